@@ -1,0 +1,31 @@
+# Thin wrapper over CMake: the README's two commands, `make demo` and
+# `make test`, start here and do all set-up on a fresh Debian 12 machine.
+BUILD     ?= build
+SANITIZE  ?= 0
+DB        ?= kxdata
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+KXMATCH    = $(BUILD)/kxmatch
+
+.PHONY: all deps build test test-asan demo eval bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DSANITIZE=$(if $(filter 1,$(SANITIZE)),ON,OFF) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The same suite under AddressSanitizer and UBSan, in its own build tree.
+test-asan:
+	@$(MAKE) --no-print-directory test BUILD=$(BUILD)-asan SANITIZE=1
+
+demo: build
+	@scripts/demo.sh $(KXMATCH) $(DB)
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan

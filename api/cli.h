@@ -1,0 +1,58 @@
+/* cli.h - the `kxmatch` command line: subcommands and what they share. */
+#ifndef CLI_H
+#define CLI_H
+
+#include "kx.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Exit codes, documented in README.md. */
+enum api_exit {
+    API_EXIT_OK = 0,
+    API_EXIT_FAIL = 1,      /* anything not listed below */
+    API_EXIT_USAGE = 2,     /* bad command line */
+    API_EXIT_BADINPUT = 3,  /* invalid records, codes or arguments */
+    API_EXIT_NOTFOUND = 4,  /* unknown key, missing data directory or file */
+    API_EXIT_LOCKED = 5,    /* another process holds the index */
+    API_EXIT_IO = 6,        /* read/write error */
+    API_EXIT_UNAVAILABLE = 7 /* a server we need (SMTP) is down */
+};
+
+/* The one place a status becomes an exit code. */
+int api_exit_code(enum kx_status st);
+
+/* Options every subcommand takes. */
+struct api_common {
+    const char *db;        /* --db DIR, $KXMATCH_DB, or "kxdata" */
+    const char *taxonomy;  /* --taxonomy DIR or NULL for the default */
+};
+
+/* getopt_long entries for the shared options, and their handling: returns
+ * 1 if opt (from getopt_long) was --db ('D') or --taxonomy ('T'). */
+#define API_COMMON_OPTS                                                    \
+    {"db", required_argument, NULL, 'D'},                                  \
+    {"taxonomy", required_argument, NULL, 'T'}
+int api_common_opt(struct api_common *c, int opt);
+
+/* Runs `kxmatch argv[1] ...`; returns the process exit code. */
+int api_cli_main(int argc, char **argv);
+
+/* Prints "kxmatch: " + the error (file:line: field: msg) to stderr and
+ * returns the exit code of st. */
+int api_fail(enum kx_status st, const struct kx_error *err);
+
+/* Subcommands: argv[0] is the subcommand name. */
+int api_cmd_index(const struct api_common *c, int argc, char **argv);
+int api_cmd_check(const struct api_common *c, int argc, char **argv);
+int api_cmd_stats(const struct api_common *c, int argc, char **argv);
+int api_cmd_get(const struct api_common *c, int argc, char **argv);
+int api_cmd_search(const struct api_common *c, int argc, char **argv);
+int api_cmd_match(const struct api_common *c, int argc, char **argv);
+int api_cmd_eval(const struct api_common *c, int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1456 @@
+/* record.c - parses and validates kxmatch records and builds their canonical JSON form. */
+#include "record.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json.h>
+
+#include "text.h"
+
+#define REC_DEPTH 32            /* json_tokener nesting limit */
+#define REC_GOT_MAX 60          /* how much of a bad value a message quotes */
+#define REC_JSON_OUT (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+/* canonical keys are unique static strings: json-c need not copy them */
+#define REC_KEY_FLAGS (JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT)
+
+static const char *const kind_names[KX_KIND_LAST] = {
+    [KX_KIND_EXPERT] = "expert",       [KX_KIND_ACADEMICIAN] = "academician",
+    [KX_KIND_SOCIETY] = "society",     [KX_KIND_ENTERPRISE] = "enterprise",
+    [KX_KIND_NEED] = "need",           [KX_KIND_RESULT] = "result",
+};
+#define KIND_LIST "expert, academician, society, enterprise, need, result"
+#define ID_RULE "1-64 characters of A-Z, a-z, 0-9, '.', '_', '-'"
+
+#define K(x) (1u << KX_KIND_##x)
+#define K_ALL ((1u << KX_KIND_LAST) - 1)
+#define K_PERSON (K(EXPERT) | K(ACADEMICIAN))
+
+enum ftype {
+    FT_NAME,     /* non-blank string */
+    FT_STR,      /* string; "" is the same as absent */
+    FT_TEXT,     /* FT_STR of at most KX_TEXT_MAX bytes */
+    FT_STRS,     /* array of strings */
+    FT_TAGS,     /* array of non-empty strings */
+    FT_CODES,    /* array of taxonomy codes of kind aux */
+    FT_REGION,   /* one region code */
+    FT_ENUM,     /* one of vals; equal to dflt is left out */
+    FT_EMAIL,
+    FT_DATETIME, /* ISO 8601 date or date-time */
+    FT_DATE,     /* YYYY-MM-DD */
+    FT_BOOL,
+    FT_INT,      /* lo..hi; equal to dflt (if has_dflt) is left out */
+    FT_NUMBER,   /* finite, >= 0 */
+    FT_KEY,      /* "kind:id" with kind in the mask aux */
+    FT_KEYS,     /* array of those */
+    FT_DELETED   /* handled before the others */
+};
+
+struct field {
+    const char *name;
+    unsigned kinds;          /* kinds that may carry it */
+    unsigned required;       /* kinds that must */
+    enum ftype type;
+    size_t off;              /* member of struct kx_record */
+    unsigned aux;            /* taxo kind, or kind mask of a reference */
+    const char *const *vals; /* FT_ENUM, NULL-terminated */
+    const char *dflt;        /* FT_ENUM default */
+    int lo, hi, idflt, has_dflt;
+};
+
+static const char *const v_lang[] = {"zh", "en", NULL};
+static const char *const v_level[] = {"national", "provincial", "municipal",
+                                      "county", NULL};
+static const char *const v_size[] = {"micro", "small", "medium", "large",
+                                     NULL};
+static const char *const v_vis[] = {"public", "confidential", NULL};
+static const char *const v_status[] = {"open", "matched", "closed", NULL};
+
+#define OFF(m) offsetof(struct kx_record, m)
+
+/* The order of this table is the canonical field order (after kind and
+ * id), and README.md documents it: change both together. */
+static const struct field fields[] = {
+    {"name", K_ALL, K_ALL, FT_NAME, OFF(name), 0, NULL, NULL, 0, 0, 0, 0},
+    {"text", K_ALL, 0, FT_TEXT, OFF(text), 0, NULL, NULL, 0, 0, 0, 0},
+    {"tags", K_ALL, 0, FT_TAGS, OFF(tags), 0, NULL, NULL, 0, 0, 0, 0},
+    {"industries", K_ALL, 0, FT_CODES, OFF(industries), TAXO_INDUSTRY, NULL,
+     NULL, 0, 0, 0, 0},
+    {"disciplines", K_ALL, 0, FT_CODES, OFF(disciplines), TAXO_DISCIPLINE,
+     NULL, NULL, 0, 0, 0, 0},
+    {"region", K_ALL, 0, FT_REGION, OFF(region), TAXO_REGION, NULL, NULL, 0,
+     0, 0, 0},
+    {"lang", K_ALL, 0, FT_ENUM, OFF(lang), 0, v_lang, NULL, 0, 0, 0, 0},
+    {"email", K_ALL, 0, FT_EMAIL, OFF(email), 0, NULL, NULL, 0, 0, 0, 0},
+    {"updated", K_ALL, 0, FT_DATETIME, OFF(updated), 0, NULL, NULL, 0, 0, 0,
+     0},
+    {"deleted", K_ALL, 0, FT_DELETED, OFF(deleted), 0, NULL, NULL, 0, 0, 0,
+     0},
+    {"org", K_PERSON, 0, FT_STR, OFF(org), 0, NULL, NULL, 0, 0, 0, 0},
+    {"title", K_PERSON, 0, FT_STR, OFF(title), 0, NULL, NULL, 0, 0, 0, 0},
+    {"roles", K_PERSON, 0, FT_STRS, OFF(roles), 0, NULL, NULL, 0, 0, 0, 0},
+    {"capacity", K_PERSON, 0, FT_INT, OFF(capacity), 0, NULL, NULL, 0,
+     INT_MAX, KX_DEFAULT_CAPACITY, 1},
+    {"conflicts", K_PERSON, 0, FT_KEYS, OFF(conflicts), K(ENTERPRISE), NULL,
+     NULL, 0, 0, 0, 0},
+    {"academy", K(ACADEMICIAN), 0, FT_STR, OFF(academy), 0, NULL, NULL, 0, 0,
+     0, 0},
+    {"level", K(SOCIETY), 0, FT_ENUM, OFF(level), 0, v_level, NULL, 0, 0, 0,
+     0},
+    {"members", K(SOCIETY), 0, FT_KEYS, OFF(members), K_PERSON, NULL, NULL,
+     0, 0, 0, 0},
+    {"contact", K(SOCIETY), 0, FT_EMAIL, OFF(contact), 0, NULL, NULL, 0, 0,
+     0, 0},
+    {"size", K(ENTERPRISE), 0, FT_ENUM, OFF(size), 0, v_size, NULL, 0, 0, 0,
+     0},
+    {"has_kexie", K(ENTERPRISE), 0, FT_BOOL, OFF(has_kexie), 0, NULL, NULL,
+     0, 0, 0, 0},
+    {"enterprise", K(NEED), K(NEED), FT_KEY, OFF(enterprise), K(ENTERPRISE),
+     NULL, NULL, 0, 0, 0, 0},
+    {"visibility", K(NEED), 0, FT_ENUM, OFF(visibility), 0, v_vis, "public",
+     0, 0, 0, 0},
+    {"status", K(NEED), 0, FT_ENUM, OFF(status), 0, v_status, "open", 0, 0,
+     0, 0},
+    {"budget", K(NEED), 0, FT_NUMBER, OFF(budget), 0, NULL, NULL, 0, 0, 0,
+     0},
+    {"deadline", K(NEED), 0, FT_DATE, OFF(deadline), 0, NULL, NULL, 0, 0, 0,
+     0},
+    {"owner", K(RESULT), 0, FT_KEY, OFF(owner),
+     K_PERSON | K(SOCIETY), NULL, NULL, 0, 0, 0, 0},
+    {"trl", K(RESULT), 0, FT_INT, OFF(trl), 0, NULL, NULL, 1, 9, 0, 0},
+};
+#define NFIELDS (sizeof fields / sizeof fields[0])
+
+/* The record and, behind it, the pointer arrays of its string lists, so
+ * that a record is one allocation besides its JSON. */
+struct rec {
+    struct kx_record r;
+    size_t npool, used;
+    const char *pool[];
+};
+
+/* ---- small helpers -------------------------------------------------- */
+
+static enum kx_status bad(struct kx_error *err, enum kx_status st,
+                          const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static enum kx_status bad(struct kx_error *err, enum kx_status st,
+                          const char *field, const char *fmt, ...)
+{
+    char msg[sizeof err->msg];
+    va_list ap;
+
+    if (!err)
+        return st;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return kx_error_set(err, st, field, "%s", msg);
+}
+
+static enum kx_status nomem(struct kx_error *err)
+{
+    return kx_error_set(err, KX_NOMEM, "", "out of memory");
+}
+
+/* A short JSON rendering of v for "got ..." in messages, cut at a
+ * character boundary. */
+static const char *got(struct json_object *v, char *buf, size_t n)
+{
+    const char *s;
+    size_t len;
+
+    if (!v)
+        return "null";
+    s = json_object_to_json_string_ext(v, REC_JSON_OUT);
+    if (!s)
+        return "(unprintable)";
+    len = strlen(s);
+    if (len < n && len <= REC_GOT_MAX) {
+        memcpy(buf, s, len + 1);
+        return buf;
+    }
+    len = REC_GOT_MAX < n - 4 ? REC_GOT_MAX : n - 4;
+    while (len && ((unsigned char)s[len] & 0xC0) == 0x80)
+        len--;
+    memcpy(buf, s, len);
+    memcpy(buf + len, "...", 4);
+    return buf;
+}
+
+static const char *type_name(struct json_object *v)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_null:
+        return "null";
+    case json_type_boolean:
+        return "a boolean";
+    case json_type_double:
+    case json_type_int:
+        return "a number";
+    case json_type_string:
+        return "a string";
+    case json_type_array:
+        return "an array";
+    case json_type_object:
+        return "an object";
+    }
+    return "something else";
+}
+
+/* Offset of the first byte of s[0..n) that does not start a valid UTF-8
+ * character (n if none). text_utf8_valid decides validity; this only
+ * finds where it stops holding, by trying each character's possible
+ * lengths, and runs only once a line is already known to be bad. */
+static size_t utf8_bad_at(const char *s, size_t n)
+{
+    size_t i = 0, m;
+
+    while (i < n) {
+        if ((unsigned char)s[i] < 0x80) {
+            if (!s[i])
+                return i;
+            i++;
+            continue;
+        }
+        for (m = 2; m <= 4 && i + m <= n; m++)
+            if (text_utf8_valid(s + i, m))
+                break;
+        if (m > 4 || i + m > n)
+            return i;
+        i += m;
+    }
+    return n;
+}
+
+/* Checks that a string value can be used as a C string of UTF-8 text. */
+static enum kx_status check_cstr(struct json_object *v, const char *field,
+                                 struct kx_error *err)
+{
+    const char *s = json_object_get_string(v);
+    size_t n = (size_t)json_object_get_string_len(v), at;
+
+    if (text_utf8_valid(s, n))
+        return KX_OK;
+    at = utf8_bad_at(s, n);
+    if (at < n && !s[at])
+        return bad(err, KX_BADINPUT, field,
+                   "NUL character (\\u0000) at byte %zu of the string", at);
+    return bad(err, KX_BADINPUT, field, "invalid UTF-8 at byte %zu of the "
+               "string", at);
+}
+
+static enum kx_status add(struct json_object *o, const char *key,
+                          struct json_object *v, unsigned opts,
+                          struct kx_error *err)
+{
+    if (json_object_object_add_ex(o, key, v, opts) != 0) {
+        json_object_put(v);
+        return nomem(err);
+    }
+    return KX_OK;
+}
+
+/* ---- kinds, ids, keys ------------------------------------------------ */
+
+const char *record_kind_name(enum kx_kind k)
+{
+    return (unsigned)k < KX_KIND_LAST ? kind_names[k] : NULL;
+}
+
+enum kx_kind record_kind_parse(const char *s)
+{
+    int k;
+
+    if (!s)
+        return KX_KIND_LAST;
+    for (k = 0; k < KX_KIND_LAST; k++)
+        if (strcmp(s, kind_names[k]) == 0)
+            return (enum kx_kind)k;
+    return KX_KIND_LAST;
+}
+
+static int id_valid(const char *id, size_t n)
+{
+    size_t i;
+
+    if (n < 1 || n > KX_ID_MAX)
+        return 0;
+    for (i = 0; i < n; i++) {
+        char c = id[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+int record_id_valid(const char *id)
+{
+    return id && id_valid(id, strlen(id));
+}
+
+/* record_key_parse without the err plumbing: msg gets the reason. */
+static int key_split(const char *key, enum kx_kind *kind, char *id,
+                     char *msg, size_t n)
+{
+    const char *colon = key ? strchr(key, ':') : NULL;
+    char kname[16];
+    size_t kl;
+    enum kx_kind k;
+
+    if (!colon) {
+        snprintf(msg, n, "expected a key \"kind:id\", got \"%.*s\"",
+                 REC_GOT_MAX, key ? key : "");
+        return 0;
+    }
+    kl = (size_t)(colon - key);
+    k = KX_KIND_LAST;
+    if (kl < sizeof kname) {
+        memcpy(kname, key, kl);
+        kname[kl] = '\0';
+        k = record_kind_parse(kname);
+    }
+    if (k == KX_KIND_LAST) {
+        snprintf(msg, n, "unknown kind \"%.*s\" in key \"%.*s\" (expected one"
+                 " of " KIND_LIST ")", (int)(kl < 20 ? kl : 20), key,
+                 REC_GOT_MAX, key);
+        return 0;
+    }
+    if (!id_valid(colon + 1, strlen(colon + 1))) {
+        snprintf(msg, n, "invalid id in key \"%.*s\" (expected " ID_RULE
+                 " after the colon)", REC_GOT_MAX, key);
+        return 0;
+    }
+    if (kind)
+        *kind = k;
+    if (id)
+        memcpy(id, colon + 1, strlen(colon + 1) + 1);
+    return 1;
+}
+
+enum kx_status record_key_parse(const char *key, enum kx_kind *kind_out,
+                                char *id_out, struct kx_error *err)
+{
+    char msg[sizeof err->msg];
+
+    if (!key_split(key, kind_out, id_out, msg, sizeof msg))
+        return kx_error_set(err, KX_BADINPUT, "", "%s", msg);
+    return KX_OK;
+}
+
+/* "enterprise", "expert or academician", ... for messages. */
+static const char *kinds_text(unsigned mask, char *buf, size_t n)
+{
+    size_t off = 0;
+    int k, left = 0;
+
+    for (k = 0; k < KX_KIND_LAST; k++)
+        left += (int)((mask >> k) & 1u);
+    buf[0] = '\0';
+    for (k = 0; k < KX_KIND_LAST; k++) {
+        if (!((mask >> k) & 1))
+            continue;
+        left--;
+        off += (size_t)snprintf(buf + off, n - off, "%s%s", kind_names[k],
+                                left > 1 ? ", " : left == 1 ? " or " : "");
+        if (off >= n)
+            break;
+    }
+    return buf;
+}
+
+/* ---- syntax checks --------------------------------------------------- */
+
+/* Taxonomy codes are checked by shape first, so that a NULL taxonomy
+ * still rejects obvious garbage; the taxonomy then decides. */
+static int code_shape(enum taxo_kind k, const char *s)
+{
+    size_t n = strlen(s), i;
+
+    switch (k) {
+    case TAXO_INDUSTRY:
+        if (n == 1)
+            return s[0] >= 'A' && s[0] <= 'Z';
+        if (n < 2 || n > 4)
+            return 0;
+        break;
+    case TAXO_DISCIPLINE:
+        if ((n != 3 && n != 5 && n != 7) || s[0] < 'A' || s[0] > 'Z')
+            return 0;
+        s++;
+        n--;
+        break;
+    default:
+        if (n != 6 && n != 9)
+            return 0;
+        break;
+    }
+    for (i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+static const char *const code_what[TAXO_KIND_LAST] = {
+    [TAXO_INDUSTRY] = "GB/T 4754-2017 industry code",
+    [TAXO_DISCIPLINE] = "NSFC discipline code",
+    [TAXO_REGION] = "GB/T 2260 region code",
+};
+
+static int email_valid(const char *s)
+{
+    const char *at = strchr(s, '@'), *dot, *p;
+
+    if (!at || at == s || strchr(at + 1, '@'))
+        return 0;
+    for (p = s; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return 0;
+    dot = strchr(at + 1, '.');
+    return dot && dot > at + 1 && p[-1] != '.';
+}
+
+static int two(const char *s)
+{
+    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+        return -1;
+    return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+static int days_in(int y, int m)
+{
+    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 29;
+    return d[m - 1];
+}
+
+/* Checks an ISO 8601 date (date_only) or date / date-time; on failure
+ * writes the reason to why and returns 0. */
+static int datetime_valid(const char *s, int date_only, char *why, size_t n)
+{
+    static const char date_fmt[] = "YYYY-MM-DD";
+    static const char dt_fmt[] =
+        "YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss][Z|+hh:mm|-hh:mm]";
+    size_t len = strlen(s);
+    int y, mo, d, h, mi, sec = 0, oh, om;
+    const char *p;
+
+    if (len < 10 || s[4] != '-' || s[7] != '-' || two(s) < 0 ||
+        two(s + 2) < 0 || (mo = two(s + 5)) < 0 || (d = two(s + 8)) < 0)
+        goto shape;
+    y = two(s) * 100 + two(s + 2);
+    if (y < 1) {
+        snprintf(why, n, "year 0000 is out of range in \"%s\"", s);
+        return 0;
+    }
+    if (mo < 1 || mo > 12) {
+        snprintf(why, n, "month %02d is out of range (01-12) in \"%s\"", mo,
+                 s);
+        return 0;
+    }
+    if (d < 1 || d > days_in(y, mo)) {
+        snprintf(why, n, "day %02d is out of range for %04d-%02d in \"%s\"",
+                 d, y, mo, s);
+        return 0;
+    }
+    if (len == 10)
+        return 1;
+    if (date_only)
+        goto shape;
+    if (len < 16 || s[10] != 'T' || (h = two(s + 11)) < 0 || s[13] != ':' ||
+        (mi = two(s + 14)) < 0)
+        goto shape;
+    p = s + 16;
+    if (p[0] == ':') {
+        if ((sec = two(p + 1)) < 0)
+            goto shape;
+        p += 3;
+    }
+    if (p[0] == 'Z') {
+        p++;
+    } else if (p[0] == '+' || p[0] == '-') {
+        if ((oh = two(p + 1)) < 0 || p[3] != ':' || (om = two(p + 4)) < 0)
+            goto shape;
+        if (oh > 23 || om > 59) {
+            snprintf(why, n, "UTC offset %.6s is out of range in \"%s\"", p,
+                     s);
+            return 0;
+        }
+        p += 6;
+    }
+    if (*p)
+        goto shape;
+    if (h > 23 || mi > 59 || sec > 59) {
+        snprintf(why, n, "time %.*s is out of range in \"%s\"",
+                 s[16] == ':' ? 8 : 5, s + 11, s);
+        return 0;
+    }
+    return 1;
+shape:
+    snprintf(why, n, "expected %s, got \"%.*s\"", date_only ? date_fmt : dt_fmt,
+             REC_GOT_MAX, s);
+    return 0;
+}
+
+/* The shortest decimal that reads back as d, in fixed notation unless the
+ * exponent is large (as JavaScript prints numbers), with '.' whatever the
+ * locale says: equal numbers serialise to equal bytes. */
+static void shortest(double d, char *buf, size_t n)
+{
+    int prec, exp;
+    char *p;
+
+    for (prec = 1; prec < 17; prec++) {
+        snprintf(buf, n, "%.*e", prec - 1, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    if (prec == 17)
+        snprintf(buf, n, "%.16e", d);
+    p = strchr(buf, 'e');
+    exp = p ? atoi(p + 1) : 0;
+    if (exp >= -6 && exp < 21)
+        snprintf(buf, n, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, d);
+    p = strchr(buf, ',');
+    if (p)
+        *p = '.';
+}
+
+static struct json_object *number_new(double d, int keep_double)
+{
+    char buf[40];
+
+    if (!keep_double && d == floor(d) && fabs(d) < 9007199254740992.0)
+        return json_object_new_int64((int64_t)d);
+    shortest(d, buf, sizeof buf - 2);
+    if (keep_double && !strpbrk(buf, ".eEn"))
+        strcat(buf, ".0");
+    return json_object_new_double_s(d, buf);
+}
+
+/* ---- field validation ------------------------------------------------ */
+
+/* What one record build needs at hand. */
+struct build {
+    struct rec *rec;
+    struct json_object *out;   /* the canonical object being built */
+    const taxo *t;
+    struct kx_error *err;
+};
+
+/* Validates one string that must be there and be a string. */
+static enum kx_status want_string(struct json_object *v, const char *field,
+                                  const char *what, struct kx_error *err)
+{
+    char g[REC_GOT_MAX + 8];
+
+    if (!json_object_is_type(v, json_type_string))
+        return bad(err, KX_BADINPUT, field, "expected %s, got %s", what,
+                   got(v, g, sizeof g));
+    return check_cstr(v, field, err);
+}
+
+static int blank(const char *s)
+{
+    return s[strspn(s, " \t\r\n")] == '\0';
+}
+
+/* Validates one element (or the whole value) of a field as its type
+ * wants and returns the canonical string; fname is "tags[2]" etc. */
+static enum kx_status check_scalar(struct build *b, const struct field *f,
+                                   struct json_object *v, const char *fname,
+                                   const char **out)
+{
+    char g[REC_GOT_MAX + 8], why[400], kinds[96];
+    enum kx_status st;
+    const char *s;
+    enum kx_kind k;
+    size_t i;
+
+    *out = NULL;
+    switch (f->type) {
+    case FT_NAME:
+        st = want_string(v, fname, "a non-empty string", b->err);
+        if (st == KX_OK && blank(json_object_get_string(v)))
+            st = bad(b->err, KX_BADINPUT, fname, "expected a non-empty "
+                     "string, got %s", got(v, g, sizeof g));
+        break;
+    case FT_STR:
+    case FT_STRS:
+        st = want_string(v, fname, "a string", b->err);
+        break;
+    case FT_TEXT:
+        st = want_string(v, fname, "a string", b->err);
+        if (st == KX_OK && json_object_get_string_len(v) > KX_TEXT_MAX)
+            return bad(b->err, KX_TOOLARGE, fname, "text is %d bytes; at "
+                       "most %d bytes are allowed",
+                       json_object_get_string_len(v), KX_TEXT_MAX);
+        break;
+    case FT_TAGS:
+        st = want_string(v, fname, "a non-empty string", b->err);
+        if (st == KX_OK && blank(json_object_get_string(v)))
+            st = bad(b->err, KX_BADINPUT, fname, "expected a non-empty "
+                     "string, got %s", got(v, g, sizeof g));
+        break;
+    case FT_CODES:
+    case FT_REGION:
+        snprintf(why, sizeof why, "a %s (a string)", code_what[f->aux]);
+        st = want_string(v, fname, why, b->err);
+        if (st != KX_OK)
+            break;
+        s = json_object_get_string(v);
+        if (!code_shape((enum taxo_kind)f->aux, s) ||
+            (b->t && !taxo_valid(b->t, (enum taxo_kind)f->aux, s))) {
+            if (f->type == FT_REGION)
+                return bad(b->err, KX_BADINPUT, fname, "unknown %s %s "
+                           "(expected 6 digits, or 9 for a township)",
+                           code_what[f->aux], got(v, g, sizeof g));
+            return bad(b->err, KX_BADINPUT, fname, "unknown %s %s",
+                       code_what[f->aux], got(v, g, sizeof g));
+        }
+        break;
+    case FT_ENUM:
+        st = KX_BADINPUT;
+        if (json_object_is_type(v, json_type_string)) {
+            s = json_object_get_string(v);
+            for (i = 0; f->vals[i]; i++)
+                if (strcmp(s, f->vals[i]) == 0)
+                    st = KX_OK;
+        }
+        if (st != KX_OK) {
+            size_t off = 0;
+
+            why[0] = '\0';
+            for (i = 0; f->vals[i] && off < sizeof why; i++)
+                off += (size_t)snprintf(why + off, sizeof why - off, "%s%s",
+                                        i ? ", " : "", f->vals[i]);
+            return bad(b->err, KX_BADINPUT, fname, "expected one of %s, got "
+                       "%s", why, got(v, g, sizeof g));
+        }
+        break;
+    case FT_EMAIL:
+        st = want_string(v, fname, "an e-mail address", b->err);
+        if (st == KX_OK && !email_valid(json_object_get_string(v)))
+            return bad(b->err, KX_BADINPUT, fname, "expected an e-mail "
+                       "address like name@example.org, got %s",
+                       got(v, g, sizeof g));
+        break;
+    case FT_DATETIME:
+    case FT_DATE:
+        st = want_string(v, fname, f->type == FT_DATE ? "a date YYYY-MM-DD"
+                         : "an ISO 8601 date or date-time", b->err);
+        if (st == KX_OK && !datetime_valid(json_object_get_string(v),
+                                           f->type == FT_DATE, why,
+                                           sizeof why))
+            return bad(b->err, KX_BADINPUT, fname, "%s", why);
+        break;
+    case FT_KEY:
+    case FT_KEYS:
+        kinds_text(f->aux, kinds, sizeof kinds);
+        snprintf(why, sizeof why, "a key \"kind:id\" of kind %s", kinds);
+        st = want_string(v, fname, why, b->err);
+        if (st != KX_OK)
+            break;
+        s = json_object_get_string(v);
+        if (!key_split(s, &k, NULL, why, sizeof why))
+            return bad(b->err, KX_BADINPUT, fname, "%s", why);
+        if (!((f->aux >> k) & 1))
+            return bad(b->err, KX_BADINPUT, fname, "expected a key of kind %s,"
+                       " got %s", kinds, got(v, g, sizeof g));
+        break;
+    default:
+        return bad(b->err, KX_INTERNAL, fname, "field type %d is not a "
+                   "string type", (int)f->type);
+    }
+    if (st == KX_OK)
+        *out = json_object_get_string(v);
+    return st;
+}
+
+static enum kx_status put_string(struct build *b, const struct field *f,
+                                 const char *s, const char **slot)
+{
+    struct json_object *c = json_object_new_string(s);
+    enum kx_status st;
+
+    if (!c)
+        return nomem(b->err);
+    st = add(b->out, f->name, c, REC_KEY_FLAGS, b->err);
+    if (st == KX_OK)
+        *slot = json_object_get_string(c);
+    return st;
+}
+
+static enum kx_status do_array(struct build *b, const struct field *f,
+                               struct json_object *v)
+{
+    struct kx_strs *dst = (struct kx_strs *)((char *)&b->rec->r + f->off);
+    struct json_object *arr;
+    char fname[sizeof b->err->field], g[REC_GOT_MAX + 8];
+    size_t n, i;
+    enum kx_status st;
+
+    if (!json_object_is_type(v, json_type_array))
+        return bad(b->err, KX_BADINPUT, f->name, "expected an array of %s, "
+                   "got %s", f->type == FT_CODES ? code_what[f->aux]
+                   : f->type == FT_KEYS ? "keys" : "strings",
+                   got(v, g, sizeof g));
+    n = json_object_array_length(v);
+    if (!n)
+        return KX_OK;   /* [] says what absence says */
+    arr = json_object_new_array_ext((int)n);
+    if (!arr)
+        return nomem(b->err);
+    st = add(b->out, f->name, arr, REC_KEY_FLAGS, b->err);
+    if (st != KX_OK)
+        return st;
+    dst->v = &b->rec->pool[b->rec->used];
+    for (i = 0; i < n; i++) {
+        struct json_object *e = json_object_array_get_idx(v, i), *c;
+        const char *s;
+
+        snprintf(fname, sizeof fname, "%s[%zu]", f->name, i);
+        st = check_scalar(b, f, e, fname, &s);
+        if (st != KX_OK)
+            return st;
+        c = json_object_new_string_len(s, json_object_get_string_len(e));
+        if (!c || json_object_array_add(arr, c) != 0) {
+            json_object_put(c);
+            return nomem(b->err);
+        }
+        if (b->rec->used == b->rec->npool)
+            return bad(b->err, KX_INTERNAL, fname, "string pool overflow");
+        b->rec->pool[b->rec->used++] = json_object_get_string(c);
+    }
+    dst->n = n;
+    return KX_OK;
+}
+
+/* "lang" was not given: detect it from name and text, the two fields
+ * that carry the record's language. */
+static const char *detect_lang(const struct kx_record *r)
+{
+    size_t nl = r->name ? strlen(r->name) : 0;
+    size_t tl = r->text ? strlen(r->text) : 0;
+    char stackbuf[1024], *buf = stackbuf;
+    const char *lang;
+
+    if (!tl)
+        return text_detect_lang(r->name, nl);
+    if (nl + 1 + tl > sizeof stackbuf) {
+        buf = malloc(nl + 1 + tl);
+        if (!buf)   /* the text alone decides then */
+            return text_detect_lang(r->text, tl);
+    }
+    memcpy(buf, r->name, nl);
+    buf[nl] = '\n';
+    memcpy(buf + nl + 1, r->text, tl);
+    lang = text_detect_lang(buf, nl + 1 + tl);
+    if (buf != stackbuf)
+        free(buf);
+    return lang;
+}
+
+static enum kx_status do_field(struct build *b, const struct field *f,
+                               struct json_object *v, int present)
+{
+    struct kx_record *r = &b->rec->r;
+    void *slot = (char *)r + f->off;
+    char g[REC_GOT_MAX + 8];
+    const char *s;
+    enum kx_status st;
+
+    if (!present || !v) {   /* absent, or null, which means the same */
+        if ((f->required >> r->kind) & 1)
+            return bad(b->err, KX_BADINPUT, f->name, "required field \"%s\" "
+                       "is missing", f->name);
+        if (strcmp(f->name, "lang") == 0)
+            return put_string(b, f, detect_lang(r), &r->lang);
+        if (f->type == FT_ENUM && f->dflt)
+            *(const char **)slot = f->dflt;
+        return KX_OK;
+    }
+    switch (f->type) {
+    case FT_STRS:
+    case FT_TAGS:
+    case FT_CODES:
+    case FT_KEYS:
+        return do_array(b, f, v);
+    case FT_BOOL:
+        if (!json_object_is_type(v, json_type_boolean))
+            return bad(b->err, KX_BADINPUT, f->name, "expected true or "
+                       "false, got %s", got(v, g, sizeof g));
+        *(int *)slot = json_object_get_boolean(v) ? 1 : 0;
+        return add(b->out, f->name,
+                   json_object_new_boolean(*(int *)slot), REC_KEY_FLAGS,
+                   b->err);
+    case FT_INT: {
+        int64_t i = json_object_get_int64(v);
+
+        if (!json_object_is_type(v, json_type_int) || i < f->lo ||
+            i > f->hi) {
+            if (f->hi == INT_MAX)
+                return bad(b->err, KX_BADINPUT, f->name, "expected an "
+                           "integer >= %d, got %s", f->lo,
+                           got(v, g, sizeof g));
+            return bad(b->err, KX_BADINPUT, f->name, "expected an integer "
+                       "from %d to %d, got %s", f->lo, f->hi,
+                       got(v, g, sizeof g));
+        }
+        *(int *)slot = (int)i;
+        if (f->has_dflt && i == f->idflt)
+            return KX_OK;
+        return add(b->out, f->name, json_object_new_int64(i), REC_KEY_FLAGS,
+                   b->err);
+    }
+    case FT_NUMBER: {
+        double d = json_object_get_double(v);
+
+        if ((!json_object_is_type(v, json_type_int) &&
+             !json_object_is_type(v, json_type_double)) || !isfinite(d) ||
+            d < 0)
+            return bad(b->err, KX_BADINPUT, f->name, "expected a number >= "
+                       "0, got %s", got(v, g, sizeof g));
+        *(double *)slot = d == 0 ? 0 : d;   /* -0 is 0 */
+        return add(b->out, f->name, number_new(*(double *)slot, 0),
+                   REC_KEY_FLAGS, b->err);
+    }
+    case FT_DELETED:
+        return KX_OK;   /* false: nothing to keep */
+    default:
+        break;
+    }
+    st = check_scalar(b, f, v, f->name, &s);
+    if (st != KX_OK)
+        return st;
+    if (!*s && f->type == FT_STR)
+        return KX_OK;   /* "" says what absence says */
+    if (!*s && f->type == FT_TEXT)
+        return KX_OK;
+    if (f->type == FT_ENUM && f->dflt && strcmp(s, f->dflt) == 0) {
+        *(const char **)slot = f->dflt;
+        return KX_OK;
+    }
+    return put_string(b, f, s, (const char **)slot);
+}
+
+/* ---- custom x_ fields ------------------------------------------------ */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A copy of v with object keys sorted and numbers in shortest form, so
+ * that custom fields, too, serialise the same whatever the input order
+ * and spelling of their content. */
+static enum kx_status x_copy(struct json_object *v, int depth,
+                             const char *field, struct kx_error *err,
+                             struct json_object **out)
+{
+    char g[REC_GOT_MAX + 8];
+    enum kx_status st = KX_OK;
+
+    *out = NULL;
+    if (depth > REC_DEPTH)
+        return bad(err, KX_BADINPUT, field, "nesting deeper than %d levels",
+                   REC_DEPTH);
+    switch (json_object_get_type(v)) {
+    case json_type_null:
+        return KX_OK;
+    case json_type_boolean:
+        *out = json_object_new_boolean(json_object_get_boolean(v));
+        break;
+    case json_type_int: {
+        int64_t i = json_object_get_int64(v);
+
+        *out = i == INT64_MAX
+                   ? json_object_new_uint64(json_object_get_uint64(v))
+                   : json_object_new_int64(i);
+        break;
+    }
+    case json_type_double: {
+        double d = json_object_get_double(v);
+
+        if (!isfinite(d))
+            return bad(err, KX_BADINPUT, field, "expected a finite number, "
+                       "got %s", got(v, g, sizeof g));
+        *out = number_new(d == 0 ? 0 : d, 1);
+        break;
+    }
+    case json_type_string:
+        st = check_cstr(v, field, err);
+        if (st != KX_OK)
+            return st;
+        *out = json_object_new_string_len(json_object_get_string(v),
+                                          json_object_get_string_len(v));
+        break;
+    case json_type_array: {
+        size_t n = json_object_array_length(v), i;
+
+        *out = json_object_new_array_ext((int)n);
+        for (i = 0; *out && i < n; i++) {
+            struct json_object *c;
+
+            st = x_copy(json_object_array_get_idx(v, i), depth + 1, field,
+                        err, &c);
+            if (st != KX_OK)
+                break;
+            if (json_object_array_add(*out, c) != 0) {
+                json_object_put(c);
+                st = nomem(err);
+                break;
+            }
+        }
+        break;
+    }
+    case json_type_object: {
+        size_t n = (size_t)json_object_object_length(v), i = 0;
+        const char **keys = malloc((n ? n : 1) * sizeof *keys);
+
+        if (!keys)
+            return nomem(err);
+        json_object_object_foreach(v, key, val) {
+            (void)val;
+            keys[i++] = key;
+        }
+        qsort(keys, n, sizeof *keys, cmp_str);
+        *out = json_object_new_object();
+        for (i = 0; *out && i < n; i++) {
+            struct json_object *c;
+
+            if (!text_utf8_valid(keys[i], strlen(keys[i]))) {
+                st = bad(err, KX_BADINPUT, field, "a member name is not "
+                         "valid UTF-8");
+                break;
+            }
+            st = x_copy(json_object_object_get(v, keys[i]), depth + 1,
+                        field, err, &c);
+            if (st != KX_OK)
+                break;
+            st = add(*out, keys[i], c, JSON_C_OBJECT_ADD_KEY_IS_NEW, err);
+            if (st != KX_OK)
+                break;
+        }
+        free(keys);
+        break;
+    }
+    }
+    if (st == KX_OK && !*out)
+        st = nomem(err);
+    if (st != KX_OK) {
+        json_object_put(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+static enum kx_status do_custom(struct build *b, struct json_object *in,
+                                size_t nx)
+{
+    const char **keys;
+    size_t i = 0;
+    enum kx_status st = KX_OK;
+
+    if (!nx)
+        return KX_OK;
+    keys = malloc(nx * sizeof *keys);
+    if (!keys)
+        return nomem(b->err);
+    json_object_object_foreach(in, key, val) {
+        (void)val;
+        if (strncmp(key, "x_", 2) == 0 && i < nx)
+            keys[i++] = key;
+    }
+    qsort(keys, i, sizeof *keys, cmp_str);
+    nx = i;
+    for (i = 0; i < nx && st == KX_OK; i++) {
+        struct json_object *c;
+
+        st = x_copy(json_object_object_get(in, keys[i]), 1, keys[i], b->err,
+                    &c);
+        if (st == KX_OK)
+            st = add(b->out, keys[i], c, JSON_C_OBJECT_ADD_KEY_IS_NEW,
+                     b->err);
+    }
+    free(keys);
+    return st;
+}
+
+/* ---- building a record ----------------------------------------------- */
+
+static const struct field *field_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < NFIELDS; i++)
+        if (strcmp(fields[i].name, name) == 0)
+            return &fields[i];
+    return NULL;
+}
+
+static enum kx_status head_string(struct json_object *in, const char *name,
+                                  struct json_object **v, struct kx_error *err)
+{
+    char g[REC_GOT_MAX + 8];
+
+    if (!json_object_object_get_ex(in, name, v) || !*v)
+        return bad(err, KX_BADINPUT, name, "required field \"%s\" is "
+                   "missing", name);
+    if (!json_object_is_type(*v, json_type_string))
+        return bad(err, KX_BADINPUT, name, "expected a string, got %s",
+                   got(*v, g, sizeof g));
+    return check_cstr(*v, name, err);
+}
+
+static enum kx_status build(struct json_object *in, const taxo *t,
+                            struct kx_record **out, struct kx_error *err)
+{
+    struct json_object *kv, *iv, *dv = NULL;
+    struct build b = {NULL, NULL, t, err};
+    struct kx_record *r;
+    enum kx_kind kind;
+    const char *id;
+    char g[REC_GOT_MAX + 8], kinds[96];
+    size_t npool = 0, nx = 0, i;
+    int deleted = 0;
+    enum kx_status st;
+
+    if (!json_object_is_type(in, json_type_object))
+        return bad(err, KX_BADINPUT, "", "expected a JSON object, got %s",
+                   type_name(in));
+    st = head_string(in, "kind", &kv, err);
+    if (st != KX_OK)
+        return st;
+    kind = record_kind_parse(json_object_get_string(kv));
+    if (kind == KX_KIND_LAST)
+        return bad(err, KX_BADINPUT, "kind", "unknown kind %s (expected one "
+                   "of " KIND_LIST ")", got(kv, g, sizeof g));
+    st = head_string(in, "id", &iv, err);
+    if (st != KX_OK)
+        return st;
+    id = json_object_get_string(iv);
+    if (!record_id_valid(id))
+        return bad(err, KX_BADINPUT, "id", "invalid id %s (expected "
+                   ID_RULE ")", got(iv, g, sizeof g));
+    if (json_object_object_get_ex(in, "deleted", &dv) && dv) {
+        if (!json_object_is_type(dv, json_type_boolean))
+            return bad(err, KX_BADINPUT, "deleted", "expected true or false,"
+                       " got %s", got(dv, g, sizeof g));
+        deleted = json_object_get_boolean(dv);
+    }
+
+    /* every field must be known for this kind, deletion or not, so that
+     * a typo never passes silently */
+    json_object_object_foreach(in, key, val) {
+        const struct field *f;
+
+        if (strcmp(key, "kind") == 0 || strcmp(key, "id") == 0)
+            continue;
+        if (!text_utf8_valid(key, strlen(key)))
+            return bad(err, KX_BADINPUT, "", "a field name is not valid "
+                       "UTF-8");
+        if (strncmp(key, "x_", 2) == 0) {
+            nx++;
+            continue;
+        }
+        f = field_find(key);
+        if (!f)
+            return bad(err, KX_BADINPUT, key, "unknown field \"%.64s\" "
+                       "(custom fields must start with x_)", key);
+        if (!((f->kinds >> kind) & 1))
+            return bad(err, KX_BADINPUT, key, "field \"%s\" is not allowed "
+                       "for kind %s (only for %s)", key, kind_names[kind],
+                       kinds_text(f->kinds, kinds, sizeof kinds));
+        if ((f->type == FT_STRS || f->type == FT_TAGS ||
+             f->type == FT_CODES || f->type == FT_KEYS) &&
+            json_object_is_type(val, json_type_array))
+            npool += json_object_array_length(val);
+    }
+
+    b.rec = calloc(1, sizeof *b.rec + npool * sizeof b.rec->pool[0]);
+    b.out = json_object_new_object();
+    if (!b.rec || !b.out) {
+        st = nomem(err);
+        goto out;
+    }
+    b.rec->npool = npool;
+    r = &b.rec->r;
+    r->kind = kind;
+    memcpy(r->id, id, strlen(id) + 1);
+    snprintf(r->key, sizeof r->key, "%s:%s", kind_names[kind], id);
+    r->deleted = deleted;
+    r->capacity = (K_PERSON >> kind) & 1 ? KX_DEFAULT_CAPACITY : 0;
+    r->has_kexie = -1;
+    r->budget = -1;
+    r->obj = b.out;
+
+    st = add(b.out, "kind", json_object_new_string(kind_names[kind]),
+             REC_KEY_FLAGS, err);
+    if (st == KX_OK)
+        st = add(b.out, "id", json_object_new_string(id), REC_KEY_FLAGS,
+                 err);
+    if (st != KX_OK)
+        goto out;
+    if (deleted) {
+        /* a deletion carries nothing else: what else was sent is moot */
+        st = add(b.out, "deleted", json_object_new_boolean(1), REC_KEY_FLAGS,
+                 err);
+        goto out;
+    }
+    for (i = 0; i < NFIELDS && st == KX_OK; i++) {
+        const struct field *f = &fields[i];
+        struct json_object *v = NULL;
+        int present;
+
+        if (!((f->kinds >> kind) & 1))
+            continue;
+        present = json_object_object_get_ex(in, f->name, &v);
+        st = do_field(&b, f, v, present);
+    }
+    if (st == KX_OK)
+        st = do_custom(&b, in, nx);
+out:
+    if (st != KX_OK) {
+        json_object_put(b.out);
+        free(b.rec);
+        return st;
+    }
+    *out = &b.rec->r;
+    return KX_OK;
+}
+
+enum kx_status record_from_json(struct json_object *obj, const taxo *t,
+                                struct kx_record **out, struct kx_error *err)
+{
+    if (!out)
+        return bad(err, KX_BADINPUT, "", "no place for the record");
+    *out = NULL;
+    return build(obj, t, out, err);
+}
+
+void record_free(struct kx_record *r)
+{
+    if (!r)
+        return;
+    json_object_put(r->obj);
+    /* r is the first member of its struct rec */
+    free((struct rec *)(void *)r);
+}
+
+const char *record_canonical(struct kx_record *r, size_t *len)
+{
+    const char *s;
+    size_t n = 0;
+
+    if (!r || !r->obj) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    s = json_object_to_json_string_length(r->obj, REC_JSON_OUT, &n);
+    if (len)
+        *len = s ? n : 0;
+    return s;
+}
+
+size_t record_refs(const struct kx_record *r, const char **out, size_t max)
+{
+    size_t n = 0, i;
+
+#define REC_REF(s)                                                         \
+    do {                                                                   \
+        if ((s) && n < max)                                                \
+            out[n++] = (s);                                                \
+    } while (0)
+    if (!r)
+        return 0;
+    REC_REF(r->enterprise);
+    REC_REF(r->owner);
+    for (i = 0; i < r->members.n; i++)
+        REC_REF(r->members.v[i]);
+    for (i = 0; i < r->conflicts.n; i++)
+        REC_REF(r->conflicts.v[i]);
+#undef REC_REF
+    return n;
+}
+
+/* ---- raw lines ------------------------------------------------------- */
+
+/* Where in a raw JSON object a byte offset falls, found by a light scan
+ * that knows strings and brackets only (it may run on text json-c has not
+ * accepted). It also hands over the top-level member names as raw tokens,
+ * since json-c keeps only the last of duplicate names and never says. */
+struct scan_pos {
+    size_t nkeys;
+    size_t key_at, key_len;  /* raw token of the member at the stop */
+    int in_string;           /* the stop is inside a string... */
+    int in_key;              /* ...that is a member name */
+    int depth;
+    long index;              /* element of a depth-2 array, else -1 */
+};
+
+typedef int (*scan_fn)(void *ctx, const char *tok, size_t len);
+
+static void scan_raw(const char *s, size_t n, size_t stop, scan_fn fn,
+                     void *ctx, struct scan_pos *pos)
+{
+    size_t i = 0;
+    int depth = 0, arr2 = 0;
+    long idx = -1;
+    char last = 0;   /* the last token at depth 1: '{' ',' ':' or 'v' */
+
+    memset(pos, 0, sizeof *pos);
+    if (stop > n)
+        stop = n;
+    while (i < stop) {
+        char c = s[i];
+
+        if (c == '"' || c == '\'') {
+            size_t start = i++;
+            int key = depth == 1 && (last == '{' || last == ',');
+
+            while (i < n && s[i] != c)
+                i += s[i] == '\\' ? 2 : 1;
+            if (stop <= i) {
+                pos->in_string = 1;
+                pos->in_key = key;
+                break;
+            }
+            i++;
+            if (key) {
+                pos->key_at = start;
+                pos->key_len = i - start;
+                pos->nkeys++;
+                if (fn && fn(ctx, s + start, i - start))
+                    break;
+            }
+            if (depth == 1)
+                last = 'v';
+            continue;
+        }
+        switch (c) {
+        case '{':
+        case '[':
+            depth++;
+            if (depth == 1)
+                last = '{';
+            if (depth == 2) {
+                arr2 = c == '[';
+                idx = arr2 ? 0 : -1;
+            }
+            break;
+        case '}':
+        case ']':
+            if (depth == 2)
+                arr2 = 0;
+            depth--;
+            break;
+        case ',':
+            if (depth == 1)
+                last = ',';
+            else if (depth == 2 && arr2)
+                idx++;
+            break;
+        case ':':
+            if (depth == 1)
+                last = ':';
+            break;
+        case ' ':
+        case '\t':
+        case '\r':
+        case '\n':
+            break;
+        default:
+            if (depth == 1)
+                last = 'v';
+            break;
+        }
+        i++;
+    }
+    pos->depth = depth;
+    pos->index = depth >= 2 && arr2 ? idx : -1;
+}
+
+/* A raw member-name token decoded by json-c into buf (as it is if json-c
+ * cannot read it). */
+static void key_decode(const char *tok, size_t len, char *buf, size_t n)
+{
+    struct json_tokener *tk = json_tokener_new_ex(2);
+    struct json_object *o = NULL;
+
+    if (tk && len <= INT_MAX)
+        o = json_tokener_parse_ex(tk, tok, (int)len);
+    if (json_object_is_type(o, json_type_string))
+        snprintf(buf, n, "%s", json_object_get_string(o));
+    else
+        snprintf(buf, n, "%.*s", (int)(len < n ? len : n - 1), tok);
+    json_object_put(o);
+    json_tokener_free(tk);
+}
+
+/* Finds the first member name that repeats; seen collects the names. */
+struct dup_ctx {
+    struct json_object *seen;
+    char name[sizeof ((struct kx_error *)0)->field];
+    int found, nomem;
+};
+
+static int dup_key(void *ctx, const char *tok, size_t len)
+{
+    struct dup_ctx *d = ctx;
+
+    key_decode(tok, len, d->name, sizeof d->name);
+    if (json_object_object_get_ex(d->seen, d->name, NULL)) {
+        d->found = 1;
+        return 1;
+    }
+    if (json_object_object_add(d->seen, d->name, NULL) != 0) {
+        d->nomem = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static enum kx_status check_dups(const char *json, size_t len,
+                                 struct json_object *obj,
+                                 struct kx_error *err)
+{
+    struct scan_pos pos;
+    struct dup_ctx d;
+
+    /* counting is cheap; naming the duplicate is done only when needed */
+    scan_raw(json, len, len, NULL, NULL, &pos);
+    if (pos.nkeys == (size_t)json_object_object_length(obj))
+        return KX_OK;
+    memset(&d, 0, sizeof d);
+    d.seen = json_object_new_object();
+    if (!d.seen)
+        return nomem(err);
+    scan_raw(json, len, len, dup_key, &d, &pos);
+    json_object_put(d.seen);
+    if (d.nomem)
+        return nomem(err);
+    if (d.found)
+        return bad(err, KX_BADINPUT, d.name, "duplicate field \"%s\" (each "
+                   "field may appear once)", d.name);
+    return KX_OK;
+}
+
+/* The bad byte of a line that is not UTF-8, named by the field it is in
+ * when that can be told. */
+static enum kx_status bad_utf8(const char *json, size_t len,
+                               struct kx_error *err)
+{
+    size_t at = utf8_bad_at(json, len);
+    struct scan_pos pos;
+    char field[sizeof err->field] = "";
+    const char *what = json[at] ? "invalid UTF-8" : "NUL byte";
+
+    scan_raw(json, len, at, NULL, NULL, &pos);
+    if (pos.in_string && pos.in_key)
+        return bad(err, KX_BADINPUT, "", "%s at byte %zu (in a field name)",
+                   what, at);
+    if (pos.in_string && pos.depth >= 1 && pos.key_len) {
+        size_t fl;
+
+        key_decode(json + pos.key_at, pos.key_len, field, sizeof field);
+        fl = strlen(field);
+        if (pos.index >= 0 && fl < sizeof field)
+            snprintf(field + fl, sizeof field - fl, "[%ld]", pos.index);
+    }
+    return bad(err, KX_BADINPUT, field, "%s at byte %zu", what, at);
+}
+
+static size_t ws_span(const char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' ||
+                     s[i] == '\n'))
+        i++;
+    return i;
+}
+
+enum kx_status record_parse(const char *json, size_t len, const taxo *t,
+                            struct kx_record **out, struct kx_error *err)
+{
+    struct json_tokener *tok = NULL;
+    struct json_object *obj = NULL;
+    enum json_tokener_error je;
+    size_t end;
+    enum kx_status st;
+
+    if (!out)
+        return bad(err, KX_BADINPUT, "", "no place for the record");
+    *out = NULL;
+    if (!json)
+        return bad(err, KX_BADINPUT, "", "no input");
+    if (len > KX_LINE_MAX)
+        return bad(err, KX_TOOLARGE, "", "line is %zu bytes; at most %u bytes"
+                   " are allowed", len, KX_LINE_MAX);
+    if (!text_utf8_valid(json, len))
+        return bad_utf8(json, len, err);
+    tok = json_tokener_new_ex(REC_DEPTH);
+    if (!tok)
+        return nomem(err);
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    obj = json_tokener_parse_ex(tok, json, (int)len);
+    je = json_tokener_get_error(tok);
+    end = json_tokener_get_parse_end(tok);
+    if (!obj && je == json_tokener_continue) {
+        /* a bare number or literal ends only where the input does; a NUL
+         * tells json-c so, and completes nothing else */
+        obj = json_tokener_parse_ex(tok, "", 1);
+        if (!obj && json_tokener_get_error(tok) != json_tokener_success)
+            je = json_tokener_continue;
+        else
+            je = json_tokener_success;
+        end = len;
+    }
+    if (!obj && je == json_tokener_success) {
+        st = bad(err, KX_BADINPUT, "", "expected a JSON object, got null");
+        goto out;
+    }
+    if (!obj) {
+        if (je == json_tokener_continue && ws_span(json, len) == len)
+            st = bad(err, KX_BADINPUT, "", "malformed JSON: empty input");
+        else if (je == json_tokener_continue)
+            st = bad(err, KX_BADINPUT, "", "malformed JSON: unexpected end "
+                     "of input at byte %zu", len);
+        else if (je == json_tokener_error_depth)
+            st = bad(err, KX_BADINPUT, "", "malformed JSON: nesting deeper "
+                     "than %d levels at byte %zu", REC_DEPTH, end);
+        else
+            st = bad(err, KX_BADINPUT, "", "malformed JSON: %s at byte %zu",
+                     json_tokener_error_desc(je), end);
+        goto out;
+    }
+    if (end < len && end + ws_span(json + end, len - end) < len) {
+        st = bad(err, KX_BADINPUT, "", "malformed JSON: unexpected text "
+                 "after the object at byte %zu", end);
+        goto out;
+    }
+    if (!json_object_is_type(obj, json_type_object)) {
+        st = bad(err, KX_BADINPUT, "", "expected a JSON object, got %s",
+                 type_name(obj));
+        goto out;
+    }
+    st = check_dups(json, len, obj, err);
+    if (st == KX_OK)
+        st = build(obj, t, out, err);
+out:
+    json_object_put(obj);
+    json_tokener_free(tok);
+    return st;
+}

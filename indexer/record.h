@@ -1,0 +1,120 @@
+/* record.h - the kxmatch record format: parsing, validation and the
+ * canonical JSON form that the store keeps. The format is a contract that
+ * README.md documents; change both together. */
+#ifndef RECORD_H
+#define RECORD_H
+
+#include <stddef.h>
+
+#include "kx.h"
+#include "taxo.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct json_object;
+
+enum kx_kind {
+    KX_KIND_EXPERT = 0,
+    KX_KIND_ACADEMICIAN,
+    KX_KIND_SOCIETY,
+    KX_KIND_ENTERPRISE,
+    KX_KIND_NEED,
+    KX_KIND_RESULT,
+    KX_KIND_LAST
+};
+
+#define KX_ID_MAX 64            /* id: 1..64 of [A-Za-z0-9._-] */
+#define KX_KEY_MAX 80           /* "academician:" + id + NUL fits */
+#define KX_TEXT_MAX 65536       /* text: at most 64 KiB of UTF-8 */
+#define KX_LINE_MAX (1u << 20)  /* one JSON line: at most 1 MiB */
+#define KX_DEFAULT_CAPACITY 3
+
+/* "expert", ...; NULL for an out-of-range kind. Static. */
+const char *record_kind_name(enum kx_kind k);
+/* The kind named s, or KX_KIND_LAST if none. */
+enum kx_kind record_kind_parse(const char *s);
+
+/* Splits "kind:id" into its parts; KX_BADINPUT (with err) if malformed:
+ * unknown kind, bad id characters or length. kind_out/id_out may be NULL;
+ * id_out must hold KX_ID_MAX + 1 bytes. */
+enum kx_status record_key_parse(const char *key, enum kx_kind *kind_out,
+                                char *id_out, struct kx_error *err);
+
+/* 1 if id is 1..64 characters of [A-Za-z0-9._-]. */
+int record_id_valid(const char *id);
+
+/* A parsed, validated record. Strings and arrays are borrowed from obj and
+ * live as long as the record. Absent optional strings are NULL, absent
+ * arrays have n == 0. */
+struct kx_strs {
+    const char **v;
+    size_t n;
+};
+
+struct kx_record {
+    enum kx_kind kind;
+    char id[KX_ID_MAX + 1];
+    char key[KX_KEY_MAX];     /* "kind:id" */
+    int deleted;              /* "deleted": true */
+    const char *name;
+    const char *text;
+    const char *lang;         /* "zh" or "en": given or detected */
+    const char *region;
+    const char *email;
+    const char *updated;
+    struct kx_strs tags, industries, disciplines;
+    /* expert, academician */
+    const char *org, *title, *academy;
+    struct kx_strs roles, conflicts;
+    int capacity;             /* default KX_DEFAULT_CAPACITY */
+    /* society */
+    const char *level, *contact;
+    struct kx_strs members;
+    /* enterprise */
+    const char *size;
+    int has_kexie;            /* -1 absent, 0, 1 */
+    /* need */
+    const char *enterprise, *visibility, *status, *deadline;
+    double budget;            /* -1 if absent */
+    /* result */
+    const char *owner;
+    int trl;                  /* 0 if absent */
+
+    struct json_object *obj;  /* canonical JSON, owned */
+};
+
+/* Parses one JSON object (json[0..len), UTF-8) and validates it completely:
+ * JSON syntax, UTF-8, kind, id, required fields, types, enumerations, text
+ * size, every code against t (t may be NULL to skip code checks), reference
+ * syntax ("kind:id" of an allowed kind), unknown fields (only x_* allowed).
+ * A record with "deleted": true needs only kind and id.
+ * On failure returns KX_BADINPUT (or KX_TOOLARGE for oversized text/line)
+ * with err->field and err->msg saying what was wrong and what was expected;
+ * err->file/line are left for the caller. *out is the caller's
+ * (record_free). */
+enum kx_status record_parse(const char *json, size_t len, const taxo *t,
+                            struct kx_record **out, struct kx_error *err);
+
+/* Builds a record from an already-parsed object (takes a reference of obj
+ * on success), with the same validation as record_parse. Used by the API. */
+enum kx_status record_from_json(struct json_object *obj, const taxo *t,
+                                struct kx_record **out, struct kx_error *err);
+
+void record_free(struct kx_record *r);
+
+/* The canonical serialisation stored in LMDB: compact JSON, fields in a
+ * fixed order, "lang" filled in, defaults left out. Two records with the
+ * same content serialise to the same bytes. Borrowed from r. */
+const char *record_canonical(struct kx_record *r, size_t *len);
+
+/* Every reference the record makes (need.enterprise, result.owner,
+ * society.members, expert conflicts), as borrowed keys; returns the count
+ * written (at most max). */
+size_t record_refs(const struct kx_record *r, const char **out, size_t max);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

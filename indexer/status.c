@@ -1,0 +1,86 @@
+/* status.c - kx_status names and kx_error helpers. */
+#include "kx.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const status_names[KX_STATUS_LAST] = {
+    [KX_OK] = "ok",
+    [KX_NOTFOUND] = "not found",
+    [KX_BADINPUT] = "bad input",
+    [KX_EXISTS] = "already exists",
+    [KX_LOCKED] = "locked",
+    [KX_IO] = "i/o error",
+    [KX_NOMEM] = "out of memory",
+    [KX_CORRUPT] = "corrupt data",
+    [KX_XAPIAN] = "xapian error",
+    [KX_UNAUTHORIZED] = "unauthorized",
+    [KX_FORBIDDEN] = "forbidden",
+    [KX_TOOLARGE] = "too large",
+    [KX_UNAVAILABLE] = "unavailable",
+    [KX_CONFLICT] = "conflict",
+    [KX_INTERNAL] = "internal error",
+};
+
+const char *kx_status_str(enum kx_status st)
+{
+    if ((unsigned)st >= KX_STATUS_LAST || !status_names[st])
+        return "unknown status";
+    return status_names[st];
+}
+
+void kx_error_clear(struct kx_error *e)
+{
+    if (e)
+        memset(e, 0, sizeof *e);
+}
+
+enum kx_status kx_error_set(struct kx_error *e, enum kx_status st,
+                            const char *field, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!e)
+        return st;
+    snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+/* Appends to buf[0..n) at *off, keeping it NUL-terminated when full. */
+static void append(char *buf, size_t n, size_t *off, const char *fmt, ...)
+{
+    va_list ap;
+    int w;
+
+    if (*off + 1 >= n)
+        return;
+    va_start(ap, fmt);
+    w = vsnprintf(buf + *off, n - *off, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        *off = (size_t)w >= n - *off ? n - 1 : *off + (size_t)w;
+}
+
+void kx_error_format(const struct kx_error *e, char *buf, size_t n)
+{
+    size_t off = 0;
+
+    if (!n)
+        return;
+    buf[0] = '\0';
+    if (!e)
+        return;
+    if (e->file[0])
+        append(buf, n, &off, "%s:", e->file);
+    if (e->line > 0)
+        append(buf, n, &off, "%ld:", e->line);
+    if (off)
+        append(buf, n, &off, " ");
+    if (e->field[0])
+        append(buf, n, &off, "%s: ", e->field);
+    append(buf, n, &off, "%s", e->msg[0] ? e->msg : "error");
+}

@@ -1,0 +1,68 @@
+/* search.h - free-text search over the index with filters, used by the CLI
+ * and the HTTP API alike. Queries are built term by term from our own
+ * tokeniser, never parsed, so no input can fail to parse. */
+#ifndef SEARCH_H
+#define SEARCH_H
+
+#include <stddef.h>
+
+#include "index.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MATCH_SEARCH_MAX_FILTER 8
+
+struct match_search_opts {
+    const char *query;            /* user text, any language; may be "" */
+    const char *kinds[KX_KIND_LAST]; /* NULL-terminated; none = all kinds */
+    const char *region;           /* region code (matches everything below) */
+    const char *industries[MATCH_SEARCH_MAX_FILTER];  /* NULL-terminated */
+    const char *disciplines[MATCH_SEARCH_MAX_FILTER]; /* NULL-terminated */
+    const char *tag;              /* exact tag, or NULL */
+    const char *need_status;      /* "open", ... for needs, or NULL */
+    int public_only;              /* hide confidential needs */
+    unsigned offset, count;       /* page */
+    int facets;                   /* count kind/region/industry/discipline */
+};
+
+struct match_hit {
+    char key[KX_KEY_MAX];
+    double weight;                /* BM25 weight */
+    double score;                 /* weight / max possible, in [0, 1] */
+};
+
+struct match_facet {
+    char item[32];
+    unsigned long count;
+};
+
+struct match_search_result {
+    struct match_hit *hits;
+    size_t nhits;
+    unsigned long total;          /* estimated number of matches */
+    struct match_facet *facets[XAP_SLOT_LAST];
+    size_t nfacets[XAP_SLOT_LAST];
+    char **terms;                 /* the query terms, for highlighting */
+    size_t nterms;
+};
+
+/* Runs a search on db (a reader or the writer's handle; tok for the query
+ * text). Bad filter codes give KX_BADINPUT with err naming the field.
+ * *out is the caller's (match_search_result_free). */
+enum kx_status match_search(xap_db *db, text_tokenizer *tok, const taxo *tx,
+                            const struct match_search_opts *o,
+                            struct match_search_result **out,
+                            struct kx_error *err);
+void match_search_result_free(struct match_search_result *r);
+
+/* Adds the ranking terms of free text to q with weight w each occurrence
+ * (stemmed, stopwords dropped, CJK bigrams). Returns the number of terms. */
+size_t match_query_add_text(xap_query *q, text_tokenizer *tok,
+                            const char *text, double w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

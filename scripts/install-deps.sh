@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages kxmatch builds and tests with, if missing.
+# As root it runs apt-get; otherwise it prints the command to run.
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config
+      libxapian-dev xapian-tools liblmdb-dev lmdb-utils libjson-c-dev
+      libcurl4-openssl-dev libmicrohttpd-dev curl python3 python3-aiosmtpd)
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
+        || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "kxmatch needs these Debian packages; run as root:" >&2
+    echo "  apt-get update && $cmd" >&2
+    exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+$cmd >/dev/null

@@ -1,0 +1,37 @@
+# lib.sh - helpers shared by the integration tests (sourced, not run).
+# Usage in a test: source "$(dirname "$0")/lib.sh" "$@"
+KX=${1:?usage: test.sh KXMATCH_BINARY SOURCE_DIR}
+SRC=${2:?usage: test.sh KXMATCH_BINARY SOURCE_DIR}
+WORK=$(mktemp -d /tmp/kx_it_XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+PASSED=0
+FAILED=0
+
+pass() { PASSED=$((PASSED + 1)); echo "ok   $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL $*" >&2; }
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+    if [ "$2" == "$3" ]; then pass "$1"; else fail "$1: got [$2], want [$3]"; fi
+}
+# expect_contains WHAT HAYSTACK NEEDLE
+expect_contains() {
+    case "$2" in
+        *"$3"*) pass "$1" ;;
+        *) fail "$1: [$3] not in [$2]" ;;
+    esac
+}
+# expect_rc WHAT WANT CMD... : runs CMD, checks its exit code, keeps output
+expect_rc() {
+    local what=$1 want=$2
+    shift 2
+    OUT=$("$@" 2>&1)
+    local rc=$?
+    if [ "$rc" == "$want" ]; then pass "$what"; else
+        fail "$what: exit $rc, want $want; output: $OUT"; fi
+}
+finish() {
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+}
+DATA="$SRC/datasets/binzhou"
