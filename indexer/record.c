@@ -1,4 +1,4 @@
-/* record.c - parses and validates kxmatch records and builds their canonical JSON form. */
+/* record.c - the record format: parsing, validation, canonical JSON. */
 #include "record.h"
 
 #include <limits.h>
@@ -15,9 +15,11 @@
 
 #define REC_DEPTH 32            /* json_tokener nesting limit */
 #define REC_GOT_MAX 60          /* how much of a bad value a message quotes */
+#define REC_QBUF (REC_GOT_MAX * 6 + 8)   /* room for it quoted and escaped */
 #define REC_JSON_OUT (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 /* canonical keys are unique static strings: json-c need not copy them */
-#define REC_KEY_FLAGS (JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT)
+#define REC_KEY_FLAGS                                                      \
+    (JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT)
 
 static const char *const kind_names[KX_KIND_LAST] = {
     [KX_KIND_EXPERT] = "expert",       [KX_KIND_ACADEMICIAN] = "academician",
@@ -76,53 +78,62 @@ static const char *const v_status[] = {"open", "matched", "closed", NULL};
 /* The order of this table is the canonical field order (after kind and
  * id), and README.md documents it: change both together. */
 static const struct field fields[] = {
-    {"name", K_ALL, K_ALL, FT_NAME, OFF(name), 0, NULL, NULL, 0, 0, 0, 0},
-    {"text", K_ALL, 0, FT_TEXT, OFF(text), 0, NULL, NULL, 0, 0, 0, 0},
-    {"tags", K_ALL, 0, FT_TAGS, OFF(tags), 0, NULL, NULL, 0, 0, 0, 0},
-    {"industries", K_ALL, 0, FT_CODES, OFF(industries), TAXO_INDUSTRY, NULL,
-     NULL, 0, 0, 0, 0},
-    {"disciplines", K_ALL, 0, FT_CODES, OFF(disciplines), TAXO_DISCIPLINE,
-     NULL, NULL, 0, 0, 0, 0},
-    {"region", K_ALL, 0, FT_REGION, OFF(region), TAXO_REGION, NULL, NULL, 0,
-     0, 0, 0},
-    {"lang", K_ALL, 0, FT_ENUM, OFF(lang), 0, v_lang, NULL, 0, 0, 0, 0},
-    {"email", K_ALL, 0, FT_EMAIL, OFF(email), 0, NULL, NULL, 0, 0, 0, 0},
-    {"updated", K_ALL, 0, FT_DATETIME, OFF(updated), 0, NULL, NULL, 0, 0, 0,
-     0},
-    {"deleted", K_ALL, 0, FT_DELETED, OFF(deleted), 0, NULL, NULL, 0, 0, 0,
-     0},
-    {"org", K_PERSON, 0, FT_STR, OFF(org), 0, NULL, NULL, 0, 0, 0, 0},
-    {"title", K_PERSON, 0, FT_STR, OFF(title), 0, NULL, NULL, 0, 0, 0, 0},
-    {"roles", K_PERSON, 0, FT_STRS, OFF(roles), 0, NULL, NULL, 0, 0, 0, 0},
-    {"capacity", K_PERSON, 0, FT_INT, OFF(capacity), 0, NULL, NULL, 0,
-     INT_MAX, KX_DEFAULT_CAPACITY, 1},
-    {"conflicts", K_PERSON, 0, FT_KEYS, OFF(conflicts), K(ENTERPRISE), NULL,
-     NULL, 0, 0, 0, 0},
-    {"academy", K(ACADEMICIAN), 0, FT_STR, OFF(academy), 0, NULL, NULL, 0, 0,
-     0, 0},
-    {"level", K(SOCIETY), 0, FT_ENUM, OFF(level), 0, v_level, NULL, 0, 0, 0,
-     0},
-    {"members", K(SOCIETY), 0, FT_KEYS, OFF(members), K_PERSON, NULL, NULL,
-     0, 0, 0, 0},
-    {"contact", K(SOCIETY), 0, FT_EMAIL, OFF(contact), 0, NULL, NULL, 0, 0,
-     0, 0},
-    {"size", K(ENTERPRISE), 0, FT_ENUM, OFF(size), 0, v_size, NULL, 0, 0, 0,
-     0},
-    {"has_kexie", K(ENTERPRISE), 0, FT_BOOL, OFF(has_kexie), 0, NULL, NULL,
-     0, 0, 0, 0},
-    {"enterprise", K(NEED), K(NEED), FT_KEY, OFF(enterprise), K(ENTERPRISE),
-     NULL, NULL, 0, 0, 0, 0},
-    {"visibility", K(NEED), 0, FT_ENUM, OFF(visibility), 0, v_vis, "public",
-     0, 0, 0, 0},
-    {"status", K(NEED), 0, FT_ENUM, OFF(status), 0, v_status, "open", 0, 0,
-     0, 0},
-    {"budget", K(NEED), 0, FT_NUMBER, OFF(budget), 0, NULL, NULL, 0, 0, 0,
-     0},
-    {"deadline", K(NEED), 0, FT_DATE, OFF(deadline), 0, NULL, NULL, 0, 0, 0,
-     0},
-    {"owner", K(RESULT), 0, FT_KEY, OFF(owner),
-     K_PERSON | K(SOCIETY), NULL, NULL, 0, 0, 0, 0},
-    {"trl", K(RESULT), 0, FT_INT, OFF(trl), 0, NULL, NULL, 1, 9, 0, 0},
+    {.name = "name", .kinds = K_ALL, .required = K_ALL, .type = FT_NAME,
+     .off = OFF(name)},
+    {.name = "text", .kinds = K_ALL, .type = FT_TEXT, .off = OFF(text)},
+    {.name = "tags", .kinds = K_ALL, .type = FT_TAGS, .off = OFF(tags)},
+    {.name = "industries", .kinds = K_ALL, .type = FT_CODES,
+     .off = OFF(industries), .aux = TAXO_INDUSTRY},
+    {.name = "disciplines", .kinds = K_ALL, .type = FT_CODES,
+     .off = OFF(disciplines), .aux = TAXO_DISCIPLINE},
+    {.name = "region", .kinds = K_ALL, .type = FT_REGION, .off = OFF(region),
+     .aux = TAXO_REGION},
+    {.name = "lang", .kinds = K_ALL, .type = FT_ENUM, .off = OFF(lang),
+     .vals = v_lang},
+    {.name = "email", .kinds = K_ALL, .type = FT_EMAIL, .off = OFF(email)},
+    {.name = "updated", .kinds = K_ALL, .type = FT_DATETIME,
+     .off = OFF(updated)},
+    {.name = "deleted", .kinds = K_ALL, .type = FT_DELETED,
+     .off = OFF(deleted)},
+    /* expert, academician */
+    {.name = "org", .kinds = K_PERSON, .type = FT_STR, .off = OFF(org)},
+    {.name = "title", .kinds = K_PERSON, .type = FT_STR, .off = OFF(title)},
+    {.name = "roles", .kinds = K_PERSON, .type = FT_STRS, .off = OFF(roles)},
+    {.name = "capacity", .kinds = K_PERSON, .type = FT_INT,
+     .off = OFF(capacity), .lo = 0, .hi = INT_MAX,
+     .idflt = KX_DEFAULT_CAPACITY, .has_dflt = 1},
+    {.name = "conflicts", .kinds = K_PERSON, .type = FT_KEYS,
+     .off = OFF(conflicts), .aux = K(ENTERPRISE)},
+    {.name = "academy", .kinds = K(ACADEMICIAN), .type = FT_STR,
+     .off = OFF(academy)},
+    /* society */
+    {.name = "level", .kinds = K(SOCIETY), .type = FT_ENUM, .off = OFF(level),
+     .vals = v_level},
+    {.name = "members", .kinds = K(SOCIETY), .type = FT_KEYS,
+     .off = OFF(members), .aux = K_PERSON},
+    {.name = "contact", .kinds = K(SOCIETY), .type = FT_EMAIL,
+     .off = OFF(contact)},
+    /* enterprise */
+    {.name = "size", .kinds = K(ENTERPRISE), .type = FT_ENUM,
+     .off = OFF(size), .vals = v_size},
+    {.name = "has_kexie", .kinds = K(ENTERPRISE), .type = FT_BOOL,
+     .off = OFF(has_kexie)},
+    /* need */
+    {.name = "enterprise", .kinds = K(NEED), .required = K(NEED),
+     .type = FT_KEY, .off = OFF(enterprise), .aux = K(ENTERPRISE)},
+    {.name = "visibility", .kinds = K(NEED), .type = FT_ENUM,
+     .off = OFF(visibility), .vals = v_vis, .dflt = "public"},
+    {.name = "status", .kinds = K(NEED), .type = FT_ENUM, .off = OFF(status),
+     .vals = v_status, .dflt = "open"},
+    {.name = "budget", .kinds = K(NEED), .type = FT_NUMBER,
+     .off = OFF(budget)},
+    {.name = "deadline", .kinds = K(NEED), .type = FT_DATE,
+     .off = OFF(deadline)},
+    /* result */
+    {.name = "owner", .kinds = K(RESULT), .type = FT_KEY, .off = OFF(owner),
+     .aux = K_PERSON | K(SOCIETY)},
+    {.name = "trl", .kinds = K(RESULT), .type = FT_INT, .off = OFF(trl),
+     .lo = 1, .hi = 9},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -159,8 +170,47 @@ static enum kx_status nomem(struct kx_error *err)
     return kx_error_set(err, KX_NOMEM, "", "out of memory");
 }
 
-/* A short JSON rendering of v for "got ..." in messages, cut at a
- * character boundary. */
+/* Where a message may cut s[0..len) to quote it: at most REC_GOT_MAX
+ * bytes, at a character boundary. */
+static size_t clip_len(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    len = max;
+    while (len && ((unsigned char)s[len] & 0xC0) == 0x80)
+        len--;
+    return len;
+}
+
+/* s[0..len) quoted and escaped like a JSON string, cut with "..." if
+ * long, for messages; buf holds REC_QBUF bytes. */
+static const char *quote(const char *s, size_t len, char *buf)
+{
+    size_t cut = clip_len(s, len, REC_GOT_MAX), i, o = 0;
+
+    buf[o++] = '"';
+    for (i = 0; i < cut; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '"' || c == '\\') {
+            buf[o++] = '\\';
+            buf[o++] = (char)c;
+        } else if (c < 0x20) {
+            o += (size_t)snprintf(buf + o, REC_QBUF - o, "\\u%04x", c);
+        } else {
+            buf[o++] = (char)c;
+        }
+    }
+    buf[o++] = '"';
+    if (cut < len) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* A short JSON rendering of v for "got ..." in messages. */
 static const char *got(struct json_object *v, char *buf, size_t n)
 {
     const char *s;
@@ -168,6 +218,9 @@ static const char *got(struct json_object *v, char *buf, size_t n)
 
     if (!v)
         return "null";
+    if (json_object_is_type(v, json_type_string) && n >= REC_QBUF)
+        return quote(json_object_get_string(v),
+                     (size_t)json_object_get_string_len(v), buf);
     s = json_object_to_json_string_ext(v, REC_JSON_OUT);
     if (!s)
         return "(unprintable)";
@@ -176,11 +229,21 @@ static const char *got(struct json_object *v, char *buf, size_t n)
         memcpy(buf, s, len + 1);
         return buf;
     }
-    len = REC_GOT_MAX < n - 4 ? REC_GOT_MAX : n - 4;
-    while (len && ((unsigned char)s[len] & 0xC0) == 0x80)
-        len--;
+    len = clip_len(s, len, REC_GOT_MAX < n - 4 ? REC_GOT_MAX : n - 4);
     memcpy(buf, s, len);
     memcpy(buf + len, "...", 4);
+    return buf;
+}
+
+/* A field name fit for err->field (which truncates bytewise), cut at a
+ * character boundary; buf holds sizeof err->field bytes. */
+static const char *clip_field(const char *name, char *buf)
+{
+    size_t n = clip_len(name, strlen(name),
+                        sizeof ((struct kx_error *)0)->field - 1);
+
+    memcpy(buf, name, n);
+    buf[n] = '\0';
     return buf;
 }
 
@@ -246,15 +309,27 @@ static enum kx_status check_cstr(struct json_object *v, const char *field,
                "string", at);
 }
 
-static enum kx_status add(struct json_object *o, const char *key,
-                          struct json_object *v, unsigned opts,
-                          struct kx_error *err)
+/* Adds v (which may be NULL, JSON null) to o; json-c keeps v only on
+ * success. */
+static enum kx_status add_value(struct json_object *o, const char *key,
+                                struct json_object *v, unsigned opts,
+                                struct kx_error *err)
 {
     if (json_object_object_add_ex(o, key, v, opts) != 0) {
         json_object_put(v);
         return nomem(err);
     }
     return KX_OK;
+}
+
+/* Adds a value just made: NULL here means the making ran out of memory. */
+static enum kx_status add(struct json_object *o, const char *key,
+                          struct json_object *v, unsigned opts,
+                          struct kx_error *err)
+{
+    if (!v)
+        return nomem(err);
+    return add_value(o, key, v, opts, err);
 }
 
 /* ---- kinds, ids, keys ------------------------------------------------ */
@@ -302,13 +377,13 @@ static int key_split(const char *key, enum kx_kind *kind, char *id,
                      char *msg, size_t n)
 {
     const char *colon = key ? strchr(key, ':') : NULL;
-    char kname[16];
+    char kname[16], q1[REC_QBUF], q2[REC_QBUF];
     size_t kl;
     enum kx_kind k;
 
     if (!colon) {
-        snprintf(msg, n, "expected a key \"kind:id\", got \"%.*s\"",
-                 REC_GOT_MAX, key ? key : "");
+        snprintf(msg, n, "expected a key \"kind:id\", got %s",
+                 quote(key ? key : "", key ? strlen(key) : 0, q1));
         return 0;
     }
     kl = (size_t)(colon - key);
@@ -319,14 +394,14 @@ static int key_split(const char *key, enum kx_kind *kind, char *id,
         k = record_kind_parse(kname);
     }
     if (k == KX_KIND_LAST) {
-        snprintf(msg, n, "unknown kind \"%.*s\" in key \"%.*s\" (expected one"
-                 " of " KIND_LIST ")", (int)(kl < 20 ? kl : 20), key,
-                 REC_GOT_MAX, key);
+        snprintf(msg, n, "unknown kind %s in key %s (expected one of "
+                 KIND_LIST ")", quote(key, kl, q1),
+                 quote(key, strlen(key), q2));
         return 0;
     }
     if (!id_valid(colon + 1, strlen(colon + 1))) {
-        snprintf(msg, n, "invalid id in key \"%.*s\" (expected " ID_RULE
-                 " after the colon)", REC_GOT_MAX, key);
+        snprintf(msg, n, "invalid id in key %s (expected " ID_RULE " after "
+                 "the colon)", quote(key, strlen(key), q1));
         return 0;
     }
     if (kind)
@@ -442,25 +517,27 @@ static int datetime_valid(const char *s, int date_only, char *why, size_t n)
     static const char dt_fmt[] =
         "YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss][Z|+hh:mm|-hh:mm]";
     size_t len = strlen(s);
+    char q[REC_QBUF];
     int y, mo, d, h, mi, sec = 0, oh, om;
     const char *p;
 
+    quote(s, len, q);
     if (len < 10 || s[4] != '-' || s[7] != '-' || two(s) < 0 ||
         two(s + 2) < 0 || (mo = two(s + 5)) < 0 || (d = two(s + 8)) < 0)
         goto shape;
     y = two(s) * 100 + two(s + 2);
     if (y < 1) {
-        snprintf(why, n, "year 0000 is out of range in \"%s\"", s);
+        snprintf(why, n, "year 0000 is out of range in %s", q);
         return 0;
     }
     if (mo < 1 || mo > 12) {
-        snprintf(why, n, "month %02d is out of range (01-12) in \"%s\"", mo,
-                 s);
+        snprintf(why, n, "month %02d is out of range (01-12) in %s", mo,
+                 q);
         return 0;
     }
     if (d < 1 || d > days_in(y, mo)) {
-        snprintf(why, n, "day %02d is out of range for %04d-%02d in \"%s\"",
-                 d, y, mo, s);
+        snprintf(why, n, "day %02d is out of range for %04d-%02d in %s",
+                 d, y, mo, q);
         return 0;
     }
     if (len == 10)
@@ -482,8 +559,8 @@ static int datetime_valid(const char *s, int date_only, char *why, size_t n)
         if ((oh = two(p + 1)) < 0 || p[3] != ':' || (om = two(p + 4)) < 0)
             goto shape;
         if (oh > 23 || om > 59) {
-            snprintf(why, n, "UTC offset %.6s is out of range in \"%s\"", p,
-                     s);
+            snprintf(why, n, "UTC offset %.6s is out of range in %s", p,
+                     q);
             return 0;
         }
         p += 6;
@@ -491,14 +568,13 @@ static int datetime_valid(const char *s, int date_only, char *why, size_t n)
     if (*p)
         goto shape;
     if (h > 23 || mi > 59 || sec > 59) {
-        snprintf(why, n, "time %.*s is out of range in \"%s\"",
-                 s[16] == ':' ? 8 : 5, s + 11, s);
+        snprintf(why, n, "time %.*s is out of range in %s",
+                 s[16] == ':' ? 8 : 5, s + 11, q);
         return 0;
     }
     return 1;
 shape:
-    snprintf(why, n, "expected %s, got \"%.*s\"", date_only ? date_fmt : dt_fmt,
-             REC_GOT_MAX, s);
+    snprintf(why, n, "expected %s, got %s", date_only ? date_fmt : dt_fmt, q);
     return 0;
 }
 
@@ -552,7 +628,7 @@ struct build {
 static enum kx_status want_string(struct json_object *v, const char *field,
                                   const char *what, struct kx_error *err)
 {
-    char g[REC_GOT_MAX + 8];
+    char g[REC_QBUF];
 
     if (!json_object_is_type(v, json_type_string))
         return bad(err, KX_BADINPUT, field, "expected %s, got %s", what,
@@ -571,7 +647,7 @@ static enum kx_status check_scalar(struct build *b, const struct field *f,
                                    struct json_object *v, const char *fname,
                                    const char **out)
 {
-    char g[REC_GOT_MAX + 8], why[400], kinds[96];
+    char g[REC_QBUF], why[512], kinds[96];
     enum kx_status st;
     const char *s;
     enum kx_kind k;
@@ -696,7 +772,7 @@ static enum kx_status do_array(struct build *b, const struct field *f,
 {
     struct kx_strs *dst = (struct kx_strs *)((char *)&b->rec->r + f->off);
     struct json_object *arr;
-    char fname[sizeof b->err->field], g[REC_GOT_MAX + 8];
+    char fname[sizeof b->err->field], g[REC_QBUF];
     size_t n, i;
     enum kx_status st;
 
@@ -740,19 +816,20 @@ static enum kx_status do_array(struct build *b, const struct field *f,
  * that carry the record's language. */
 static const char *detect_lang(const struct kx_record *r)
 {
-    size_t nl = r->name ? strlen(r->name) : 0;
+    const char *name = r->name ? r->name : "";
+    size_t nl = strlen(name);
     size_t tl = r->text ? strlen(r->text) : 0;
     char stackbuf[1024], *buf = stackbuf;
     const char *lang;
 
     if (!tl)
-        return text_detect_lang(r->name, nl);
+        return text_detect_lang(name, nl);
     if (nl + 1 + tl > sizeof stackbuf) {
         buf = malloc(nl + 1 + tl);
         if (!buf)   /* the text alone decides then */
             return text_detect_lang(r->text, tl);
     }
-    memcpy(buf, r->name, nl);
+    memcpy(buf, name, nl);
     buf[nl] = '\n';
     memcpy(buf + nl + 1, r->text, tl);
     lang = text_detect_lang(buf, nl + 1 + tl);
@@ -766,7 +843,7 @@ static enum kx_status do_field(struct build *b, const struct field *f,
 {
     struct kx_record *r = &b->rec->r;
     void *slot = (char *)r + f->off;
-    char g[REC_GOT_MAX + 8];
+    char g[REC_QBUF];
     const char *s;
     enum kx_status st;
 
@@ -858,7 +935,7 @@ static enum kx_status x_copy(struct json_object *v, int depth,
                              const char *field, struct kx_error *err,
                              struct json_object **out)
 {
-    char g[REC_GOT_MAX + 8];
+    char g[REC_QBUF];
     enum kx_status st = KX_OK;
 
     *out = NULL;
@@ -938,7 +1015,8 @@ static enum kx_status x_copy(struct json_object *v, int depth,
                         field, err, &c);
             if (st != KX_OK)
                 break;
-            st = add(*out, keys[i], c, JSON_C_OBJECT_ADD_KEY_IS_NEW, err);
+            st = add_value(*out, keys[i], c, JSON_C_OBJECT_ADD_KEY_IS_NEW,
+                           err);
             if (st != KX_OK)
                 break;
         }
@@ -959,6 +1037,7 @@ static enum kx_status do_custom(struct build *b, struct json_object *in,
                                 size_t nx)
 {
     const char **keys;
+    char fb[sizeof b->err->field];
     size_t i = 0;
     enum kx_status st = KX_OK;
 
@@ -977,11 +1056,11 @@ static enum kx_status do_custom(struct build *b, struct json_object *in,
     for (i = 0; i < nx && st == KX_OK; i++) {
         struct json_object *c;
 
-        st = x_copy(json_object_object_get(in, keys[i]), 1, keys[i], b->err,
-                    &c);
+        st = x_copy(json_object_object_get(in, keys[i]), 1,
+                    clip_field(keys[i], fb), b->err, &c);
         if (st == KX_OK)
-            st = add(b->out, keys[i], c, JSON_C_OBJECT_ADD_KEY_IS_NEW,
-                     b->err);
+            st = add_value(b->out, keys[i], c, JSON_C_OBJECT_ADD_KEY_IS_NEW,
+                           b->err);
     }
     free(keys);
     return st;
@@ -1002,7 +1081,7 @@ static const struct field *field_find(const char *name)
 static enum kx_status head_string(struct json_object *in, const char *name,
                                   struct json_object **v, struct kx_error *err)
 {
-    char g[REC_GOT_MAX + 8];
+    char g[REC_QBUF];
 
     if (!json_object_object_get_ex(in, name, v) || !*v)
         return bad(err, KX_BADINPUT, name, "required field \"%s\" is "
@@ -1021,7 +1100,7 @@ static enum kx_status build(struct json_object *in, const taxo *t,
     struct kx_record *r;
     enum kx_kind kind;
     const char *id;
-    char g[REC_GOT_MAX + 8], kinds[96];
+    char g[REC_QBUF], kinds[96], fb[sizeof err->field];
     size_t npool = 0, nx = 0, i;
     int deleted = 0;
     enum kx_status st;
@@ -1066,8 +1145,9 @@ static enum kx_status build(struct json_object *in, const taxo *t,
         }
         f = field_find(key);
         if (!f)
-            return bad(err, KX_BADINPUT, key, "unknown field \"%.64s\" "
-                       "(custom fields must start with x_)", key);
+            return bad(err, KX_BADINPUT, clip_field(key, fb), "unknown "
+                       "field %s (custom fields must start with x_)",
+                       quote(key, strlen(key), g));
         if (!((f->kinds >> kind) & 1))
             return bad(err, KX_BADINPUT, key, "field \"%s\" is not allowed "
                        "for kind %s (only for %s)", key, kind_names[kind],
@@ -1328,6 +1408,7 @@ static enum kx_status check_dups(const char *json, size_t len,
 {
     struct scan_pos pos;
     struct dup_ctx d;
+    char g[REC_QBUF], fb[sizeof err->field];
 
     /* counting is cheap; naming the duplicate is done only when needed */
     scan_raw(json, len, len, NULL, NULL, &pos);
@@ -1342,8 +1423,9 @@ static enum kx_status check_dups(const char *json, size_t len,
     if (d.nomem)
         return nomem(err);
     if (d.found)
-        return bad(err, KX_BADINPUT, d.name, "duplicate field \"%s\" (each "
-                   "field may appear once)", d.name);
+        return bad(err, KX_BADINPUT, clip_field(d.name, fb), "duplicate "
+                   "field %s (each field may appear once)",
+                   quote(d.name, strlen(d.name), g));
     return KX_OK;
 }
 

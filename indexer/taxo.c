@@ -1,8 +1,9 @@
-/* taxo.c - loads the shipped taxonomies into per-kind hash tables and answers code queries. */
+/* taxo.c - the shipped taxonomies: loading, lookups, ancestry. */
 #include "taxo.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,10 +274,21 @@ static enum kx_status set_add(struct taxo_ctx *c, const char *code,
 /* ---- reading files -------------------------------------------------- */
 
 static enum kx_status corrupt(struct taxo_ctx *c, long line, const char *fmt,
-                              const char *arg)
+                              ...) __attribute__((format(printf, 3, 4)));
+
+static enum kx_status corrupt(struct taxo_ctx *c, long line, const char *fmt,
+                              ...)
 {
+    char msg[sizeof c->err->msg];
+    va_list ap;
+
+    if (!c->err)
+        return KX_CORRUPT;
     err_where(c, line);
-    return kx_error_set(c->err, KX_CORRUPT, "", fmt, arg);
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return kx_error_set(c->err, KX_CORRUPT, "", "%s", msg);
 }
 
 /* Reads the whole file into a block of the set (the strings we hand out
@@ -480,10 +492,8 @@ static int csv_next(struct taxo_ctx *c, struct csv *cv, char **f,
         if (n == 1 && !f[0][0])
             continue;
         if (n != cv->ncols) {
-            char want[32];
-
-            snprintf(want, sizeof want, "%d columns, got %d", cv->ncols, n);
-            *st = corrupt(c, cv->line, "expected %s", want);
+            *st = corrupt(c, cv->line, "expected %d columns, got %d",
+                          cv->ncols, n);
             return -1;
         }
         return 1;
@@ -615,27 +625,23 @@ static enum kx_status nsfc_line(struct taxo_ctx *c, struct json_object *o,
 {
     struct json_object *parents, *p0;
     const char *id, *name, *name_en, *pc;
-    size_t idl = 0, nl = 0, nel = 0, pl = 0, i;
+    size_t idl = 0, nl = 0, nel = 0, pl = 0;
     struct taxo_entry *e;
     char *ids;
     enum kx_status st;
     int level;
 
     if (!json_object_is_type(o, json_type_object))
-        return corrupt(c, line, "%s", "expected a JSON object");
+        return corrupt(c, line, "expected a JSON object");
     id = json_str(o, "_id", &idl);
     if (!id || (idl != 3 && idl != 5 && idl != 7) || id[0] < 'A' ||
-        id[0] > 'Z')
-        return corrupt(c, line, "%s",
+        id[0] > 'Z' || !all_digits(id + 1, idl - 1))
+        return corrupt(c, line,
                        "\"_id\" is not a letter and 2, 4 or 6 digits");
-    for (i = 1; i < idl; i++)
-        if (id[i] < '0' || id[i] > '9')
-            return corrupt(c, line, "%s",
-                           "\"_id\" is not a letter and 2, 4 or 6 digits");
     level = (int)(idl - 1) / 2;
     name = json_str(o, "name", &nl);
     if (!name || !nl)
-        return corrupt(c, line, "%s", "\"name\" is missing or empty");
+        return corrupt(c, line, "\"name\" is missing or empty");
     name_en = json_str(o, "name_en", &nel);
     if (!json_object_object_get_ex(o, "parents", &parents) ||
         !json_object_is_type(parents, json_type_array) ||
@@ -647,11 +653,11 @@ static enum kx_status nsfc_line(struct taxo_ctx *c, struct json_object *o,
     if (level > 1) {
         p0 = json_object_array_get_idx(parents, 0);
         if (!json_object_is_type(p0, json_type_string))
-            return corrupt(c, line, "%s", "\"parents\" must hold one code");
+            return corrupt(c, line, "\"parents\" must hold one code");
         pc = json_object_get_string(p0);
         pl = (size_t)json_object_get_string_len(p0);
         if (pl >= idl)
-            return corrupt(c, line, "%s", "\"parents\" must hold a shorter code");
+            return corrupt(c, line, "\"parents\" must hold a shorter code");
     }
     /* one block for all strings of the line keeps the arena dense */
     ids = set_alloc(c->set, idl + 1 + nl + 1 + (name_en ? nel + 1 : 0) +
@@ -814,15 +820,10 @@ static enum kx_status set_link(struct taxo_ctx *c)
             continue;
         e->parent = set_find(s, e->parent_code, e->parent_len);
         if (!e->parent || e->parent->level != e->level - 1) {
-            char pc[16];
-
             c->path = s->files[e->file];
-            snprintf(pc, sizeof pc, "%.*s", (int)e->parent_len,
-                     e->parent_code);
-            return corrupt(c, e->line,
-                           e->parent ? "parent \"%s\" is not one level up"
-                                     : "parent code \"%s\" is unknown",
-                           pc);
+            return corrupt(c, e->line, "parent code \"%.*s\" is %s",
+                           (int)e->parent_len, e->parent_code,
+                           e->parent ? "not one level up" : "unknown");
         }
     }
     return KX_OK;

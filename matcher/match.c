@@ -555,6 +555,17 @@ static void explain_terms(match_ctx *m, const xap_mset *ms, size_t i,
     free(terms);
 }
 
+/* Expansion terms that say too little about a topic to be added to a
+ * need: a single CJK character, a stopword, a one-letter word. */
+static int weak_term(const char *t)
+{
+    unsigned char c = (unsigned char)t[0];
+    size_t n = strlen(t);
+
+    return (c >= 0xe0 && c < 0xf0 && n == 3) || (c >= 0xf0 && n == 4) ||
+           n < 2 || text_is_stopword(t, n);
+}
+
 /* Runs the need against the index: the candidate pool, optionally
  * restricted to some keys, scored in full. *cands_out (sorted best first,
  * excluded ones last) and *ms_out are the caller's. */
@@ -629,13 +640,17 @@ static enum kx_status run(match_ctx *m, store_txn *t, const struct need *n,
             ids[i] = idbuf[i];
         }
         if (nid) {
+            /* Ask for more than we keep: weak terms are dropped. */
             st = xap_query_expand(m->db, xq, ids, nid,
-                                  (size_t)m->cfg.rf_terms, &et, &ew, &ne);
+                                  (size_t)m->cfg.rf_terms * 2, &et, &ew, &ne);
             if (st != KX_OK)
                 goto xerr;
         }
-        for (size_t i = 0; i < ne; i++) {
-            xap_query_add_term(xq, et[i], m->cfg.rf_weight);
+        for (size_t i = 0, kept = 0; i < ne; i++) {
+            if (kept < (size_t)m->cfg.rf_terms && !weak_term(et[i])) {
+                xap_query_add_term(xq, et[i], m->cfg.rf_weight);
+                kept++;
+            }
             free(et[i]);
         }
         free(et);

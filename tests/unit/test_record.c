@@ -1,4 +1,5 @@
-/* test_record.c - unit tests for record.c: the record format, its validation messages and canonical form. */
+/* test_record.c - unit tests for record.c: rules, messages, canonical form. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +94,8 @@ static char *canon_at(const char *json, int line)
     } while (0)
 
 /* Expert with one field added. */
-#define EXPERT(extra) "{\"kind\":\"expert\",\"id\":\"E1\",\"name\":\"张三\"" extra "}"
+#define EXPERT(extra)                                                      \
+    "{\"kind\":\"expert\",\"id\":\"E1\",\"name\":\"张三\"" extra "}"
 #define NEED(extra)                                                        \
     "{\"kind\":\"need\",\"id\":\"N1\",\"name\":\"需求\",\"enterprise\":"  \
     "\"enterprise:ENT1\"" extra "}"
@@ -636,6 +638,22 @@ static void test_unknown_and_duplicate_fields(void)
     REJECT("{\"kind\":\"expert\",\"kind\":\"expert\",\"id\":\"E1\","
            "\"name\":\"a\"}", "kind", "duplicate field \"kind\"");
     REJECT(EXPERT(",\"x_a\":1,\"x_a\":2"), "x_a", "duplicate field \"x_a\"");
+    /* names are quoted and escaped in messages */
+    REJECT(EXPERT(",\"fo\\\"o\":1"), "fo\"o",
+           "unknown field \"fo\\\"o\" (custom fields");
+    /* a long name is cut for err->field at a character boundary */
+    {
+        struct kx_record *r = NULL;
+        struct kx_error err;
+        const char *in = EXPERT(",\"字段字段字段字段字段字段字段字段字段字段字段"
+                                "字段\":1");
+
+        kx_error_clear(&err);
+        CHECK_INT(record_parse(in, strlen(in), T, &r, &err), KX_BADINPUT);
+        CHECK_INT(strlen(err.field), 63);   /* 21 characters of 3 bytes */
+        CHECK(strncmp(err.field, "字段字段", 12) == 0);
+        CHECK(strstr(err.msg, "unknown field \"字段字段") != NULL);
+    }
     /* the same name nested is not a duplicate at the top */
     record_free(parse_ok(EXPERT(",\"x_a\":{\"name\":1,\"x\":\"name\"}")));
 }
@@ -691,10 +709,12 @@ static void test_canonical_order_and_defaults(void)
     CHECK(cb && strstr(cb, "\"x_a\":1.0,\"x_b\":0.0,\"x_c\":0.1}") != NULL);
     free(cb);
     /* defaults left out; non-defaults kept */
-    CHECK_CANON(EXPERT(",\"capacity\":3"), "{\"kind\":\"expert\",\"id\":\"E1\","
-                "\"name\":\"张三\",\"lang\":\"zh\"}");
-    CHECK_CANON(EXPERT(",\"capacity\":0"), "{\"kind\":\"expert\",\"id\":\"E1\","
-                "\"name\":\"张三\",\"lang\":\"zh\",\"capacity\":0}");
+    CHECK_CANON(EXPERT(",\"capacity\":3"),
+                "{\"kind\":\"expert\",\"id\":\"E1\",\"name\":\"张三\","
+                "\"lang\":\"zh\"}");
+    CHECK_CANON(EXPERT(",\"capacity\":0"),
+                "{\"kind\":\"expert\",\"id\":\"E1\",\"name\":\"张三\","
+                "\"lang\":\"zh\",\"capacity\":0}");
     CHECK_CANON(NEED(",\"visibility\":\"public\",\"status\":\"open\""),
                 "{\"kind\":\"need\",\"id\":\"N1\",\"name\":\"需求\","
                 "\"lang\":\"zh\",\"enterprise\":\"enterprise:ENT1\"}");
@@ -702,6 +722,14 @@ static void test_canonical_order_and_defaults(void)
                 "{\"kind\":\"need\",\"id\":\"N1\",\"name\":\"需求\","
                 "\"lang\":\"zh\",\"enterprise\":\"enterprise:ENT1\","
                 "\"visibility\":\"confidential\",\"budget\":0.25}");
+    CHECK_CANON(NEED(",\"budget\":1e20"),
+                "{\"kind\":\"need\",\"id\":\"N1\",\"name\":\"需求\","
+                "\"lang\":\"zh\",\"enterprise\":\"enterprise:ENT1\","
+                "\"budget\":100000000000000000000}");
+    CHECK_CANON(NEED(",\"budget\":1e22"),
+                "{\"kind\":\"need\",\"id\":\"N1\",\"name\":\"需求\","
+                "\"lang\":\"zh\",\"enterprise\":\"enterprise:ENT1\","
+                "\"budget\":1e+22}");
     /* empty arrays, empty optional strings and nulls say nothing */
     CHECK_CANON(EXPERT(",\"tags\":[],\"org\":\"\",\"title\":null,"
                        "\"text\":\"\""),
@@ -758,7 +786,8 @@ static void test_bad_utf8(void)
                         "\"text\":\"ab\xff\"}";
     const char tags[] = "{\"kind\":\"expert\",\"id\":\"E1\",\"name\":\"x\","
                         "\"tags\":[\"a\",\"\xe4\xb8\"]}";
-    const char key[] = "{\"kind\":\"expert\",\"id\":\"E1\",\"na\xc0me\":\"x\"}";
+    const char key[] =
+        "{\"kind\":\"expert\",\"id\":\"E1\",\"na\xc0me\":\"x\"}";
     const char nul[] = "{\"kind\":\"expert\",\"id\":\"E1\",\"name\":\"a\0b\"}";
     const char sur[] = "{\"kind\":\"expert\",\"id\":\"E1\",\"name\":\"\xed\xa0"
                        "\x80\"}";
@@ -791,8 +820,7 @@ static void test_malformed_json(void)
     REJECT("{\"kind\":\"expert\",\"id\":\"E1\",\"name\":tru}", "",
            "malformed JSON: boolean expected at byte");
     REJECT("{\"kind\":\"expert\" \"id\":\"E1\"}", "", "malformed JSON:");
-    REJECT("{\"kind\":\"expert\",\"id\":\"E1\",\"name\":\"x\",\"capacity\":01}",
-           "", "malformed JSON:");
+    REJECT(EXPERT(",\"capacity\":01"), "", "malformed JSON:");
 }
 
 static void test_non_object(void)
@@ -901,6 +929,31 @@ static void test_from_json(void)
     CHECK_STR(err.field, "name");
     CHECK(strstr(err.msg, "invalid UTF-8 at byte 2") != NULL);
     json_object_put(o);
+
+    /* built in memory: nesting and numbers are checked here too */
+    {
+        struct json_object *deep = json_object_new_array(), *cur = deep;
+        int i;
+
+        for (i = 0; i < 40; i++) {
+            struct json_object *n = json_object_new_array();
+
+            json_object_array_add(cur, n);
+            cur = n;
+        }
+        o = json_object_new_object();
+        json_object_object_add(o, "kind", json_object_new_string("expert"));
+        json_object_object_add(o, "id", json_object_new_string("E1"));
+        json_object_object_add(o, "name", json_object_new_string("x"));
+        json_object_object_add(o, "x_deep", deep);
+        CHECK_INT(record_from_json(o, T, &r, &err), KX_BADINPUT);
+        CHECK_STR(err.field, "x_deep");
+        CHECK(strstr(err.msg, "nesting deeper than 32 levels") != NULL);
+        json_object_object_add(o, "x_deep", json_object_new_double(HUGE_VAL));
+        CHECK_INT(record_from_json(o, T, &r, &err), KX_BADINPUT);
+        CHECK(strstr(err.msg, "expected a finite number") != NULL);
+        json_object_put(o);
+    }
 
     /* err->file and err->line are left for the caller */
     strcpy(err.file, "needs.jsonl");

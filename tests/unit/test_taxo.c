@@ -1,4 +1,4 @@
-/* test_taxo.c - unit tests for taxo.c: the shipped taxonomies and the loader's error paths. */
+/* test_taxo.c - unit tests for taxo.c: shipped taxonomies, loader errors. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -585,12 +585,14 @@ static void test_corrupt_files(void)
                    KX_CORRUPT, 3, "does not fit its level");
     expect_corrupt("discipline/nsfc.jsonl",
                    "{\"_id\": \"B06\", \"name\": \"x\", \"parents\": []}\n"
-                   "{\"_id\": \"B0601\", \"name\": \"y\", \"parents\": [\"B06\"]\n",
+                   "{\"_id\": \"B0601\", \"name\": \"y\", "
+                   "\"parents\": [\"B06\"]\n",
                    KX_CORRUPT, 2, "malformed JSON");
     expect_corrupt("discipline/nsfc.jsonl",
                    "{\"_id\": \"B06\", \"name\": \"x\", \"parents\": []}\n"
                    "\n"
-                   "{\"_id\": \"B0601\", \"name\": \"y\", \"parents\": [\"B07\"]}\n",
+                   "{\"_id\": \"B0601\", \"name\": \"y\", "
+                   "\"parents\": [\"B07\"]}\n",
                    KX_CORRUPT, 3, "parent code \"B07\" is unknown");
     expect_corrupt("discipline/nsfc.jsonl",
                    "{\"_id\": \"b06\", \"name\": \"x\", \"parents\": []}\n",
