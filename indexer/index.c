@@ -86,6 +86,9 @@ enum kx_status idx_open(const char *dir, int mode, const char *taxo_dir,
     st = taxo_load(taxo_dir, &x->tx, err);
     if (st != KX_OK)
         goto out;
+    st = text_tokenizer_new(&x->tok);
+    if (st != KX_OK)
+        goto out;
     st = store_open(dir, x->write ? STORE_CREATE : 0, &x->st, err);
     if (st != KX_OK)
         goto out;
@@ -99,7 +102,6 @@ enum kx_status idx_open(const char *dir, int mode, const char *taxo_dir,
     } else {
         /* A reader finding Xapian behind LMDB (a writer was killed) brings
          * it up to date itself when no writer is at work. */
-        xap_db *w = NULL;
         st = xap_open(x->xpath, XAP_OPEN_READ, &x->xap);
         if (st == KX_OK) {
             st = xap_seq(x->xap, &xs);
@@ -110,12 +112,12 @@ enum kx_status idx_open(const char *dir, int mode, const char *taxo_dir,
             xap_close(x->xap);
             x->xap = NULL;
         }
-        if (xap_open(x->xpath, XAP_OPEN_WRITE, &w) == KX_OK) {
-            x->xap = w;
+        if (xap_open(x->xpath, XAP_OPEN_WRITE, &x->xap) == KX_OK) {
+            /* idx_sync may replace x->xap (a resumed rebuild) */
             x->write = 1;
             st = idx_sync(x, NULL);
             x->write = 0;
-            xap_close(w);
+            xap_close(x->xap);
             x->xap = NULL;
             if (st != KX_OK) {
                 kx_error_set(err, st, "", "catching up the Xapian index: %s",
@@ -130,9 +132,6 @@ enum kx_status idx_open(const char *dir, int mode, const char *taxo_dir,
         }
     }
 ready:
-    st = text_tokenizer_new(&x->tok);
-    if (st != KX_OK)
-        goto out;
     if (x->write && (st = idx_sync(x, NULL)) != KX_OK) {
         kx_error_set(err, st, "", "catching up the Xapian index: %s",
                      xap_errmsg(x->xap));
@@ -335,6 +334,8 @@ out:
 
 /* ---- keeping Xapian in step --------------------------------------------- */
 
+#define META_REBUILDING "kx_rebuilding"
+
 /* Makes the Xapian document of key match what LMDB holds now. */
 static enum kx_status apply_key(idx *x, store_txn *t, const char *key)
 {
@@ -404,12 +405,20 @@ enum kx_status idx_sync(idx *x, uint64_t *applied)
 {
     struct sync_ctx c = {x, NULL, 0, 0, KX_OK};
     uint64_t xs, ls;
+    char *marker = NULL;
+    int rebuilding;
     enum kx_status st;
 
     if (applied)
         *applied = 0;
     if (!x->write)
         return KX_INTERNAL;
+    if ((st = xap_meta_get(x->xap, META_REBUILDING, &marker)) != KX_OK)
+        return st;
+    rebuilding = marker[0] != '\0';
+    free(marker);
+    if (rebuilding)
+        return idx_rebuild(x, NULL, NULL);
     if ((st = xap_seq(x->xap, &xs)) != KX_OK)
         return st;
     if ((st = store_txn_begin(x->st, 0, &c.t)) != KX_OK)
@@ -445,6 +454,11 @@ struct rebuild_ctx {
     enum kx_status st;
 };
 
+/* Rebuild commits along the way under the META_REBUILDING marker, never
+ * claiming a change number, so that a rebuild killed half way is resumed as
+ * a rebuild (see idx_sync) instead of being taken for a complete index. */
+#define REBUILD_COMMIT_EVERY 20000
+
 static int rebuild_one(void *vctx, const char *key, const char *json,
                        size_t len)
 {
@@ -464,6 +478,8 @@ static int rebuild_one(void *vctx, const char *key, const char *json,
     xap_doc_free(doc);
     record_free(r);
     c->done++;
+    if (c->st == KX_OK && c->done % REBUILD_COMMIT_EVERY == 0)
+        c->st = xap_commit(c->x->xap);
     if (c->progress && c->done % 1000 == 0)
         c->progress(c->pctx, c->done, c->total);
     return c->st != KX_OK;
@@ -500,7 +516,9 @@ enum kx_status idx_rebuild(idx *x, void (*progress)(void *, size_t, size_t),
 
     if (!x->write)
         return KX_INTERNAL;
-    if ((st = xap_clear(x)) != KX_OK)
+    if ((st = xap_clear(x)) != KX_OK ||
+        (st = xap_meta_set(x->xap, META_REBUILDING, "1")) != KX_OK ||
+        (st = xap_commit(x->xap)) != KX_OK)
         return st;
     if ((st = store_txn_begin(x->st, 0, &t)) != KX_OK)
         return st;
@@ -512,6 +530,8 @@ enum kx_status idx_rebuild(idx *x, void (*progress)(void *, size_t, size_t),
         st = c.st;
     store_txn_abort(t);
     t = NULL;
+    if (st == KX_OK)
+        st = xap_meta_set(x->xap, META_REBUILDING, "");
     if (st == KX_OK)
         st = idx_checkpoint(x, ls);
 out:

@@ -1300,8 +1300,23 @@ static void scan_raw(const char *s, size_t n, size_t stop, scan_fn fn,
             size_t start = i++;
             int key = depth == 1 && (last == '{' || last == ',');
 
-            while (i < n && s[i] != c)
-                i += s[i] == '\\' ? 2 : 1;
+            /* the closing quote is the next one not preceded by an odd
+             * run of backslashes */
+            for (;;) {
+                const char *q = memchr(s + i, c, n - i);
+                size_t bs = 0;
+
+                if (!q) {
+                    i = n;
+                    break;
+                }
+                i = (size_t)(q - s);
+                while (i - bs > start + 1 && s[i - bs - 1] == '\\')
+                    bs++;
+                if (bs % 2 == 0)
+                    break;
+                i++;
+            }
             if (stop <= i) {
                 pos->in_string = 1;
                 pos->in_key = key;

@@ -120,6 +120,22 @@ static char *set_strdup(struct taxo_set *s, const char *a, size_t alen,
     return p;
 }
 
+/* Frees the block holding p, for a file whose strings were all copied. */
+static void set_drop_blk(struct taxo_set *s, const char *p)
+{
+    struct taxo_blk **pb, *b;
+
+    for (pb = &s->blks; (b = *pb) != NULL; pb = &b->next) {
+        if (p >= b->data && p <= b->data + b->cap) {
+            *pb = b->next;
+            if (s->bump == b)
+                s->bump = NULL;
+            free(b);
+            return;
+        }
+    }
+}
+
 static void set_free(struct taxo_set *s)
 {
     struct taxo_blk *b = s->blks, *next;
@@ -292,36 +308,35 @@ static enum kx_status corrupt(struct taxo_ctx *c, long line, const char *fmt,
 }
 
 /* Reads the whole file into a block of the set (the strings we hand out
- * point into it), NUL-terminated, without a UTF-8 byte order mark. */
+ * point into it), NUL-terminated, without a UTF-8 byte order mark, and
+ * makes room in the set for an entry per line. */
 static enum kx_status file_slurp(struct taxo_ctx *c, char **out, size_t *len)
 {
-    struct taxo_blk *b = NULL;
+    struct taxo_blk *b;
     struct stat st;
-    size_t got = 0;
-    int fd, e;
-    enum kx_status rc;
+    size_t got = 0, lines = 1;
+    const char *p;
+    int fd, e = 0;
+    enum kx_status rc = KX_OK;
 
     *out = NULL;
     fd = open(c->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         e = errno;
         rc = e == ENOENT || e == ENOTDIR ? KX_NOTFOUND : KX_IO;
-        goto fail;
+        goto out;
     }
-    if (fstat(fd, &st) != 0) {
-        e = errno;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_size > (off_t)(256u << 20)) {
+        e = fstat(fd, &st) != 0 ? errno
+            : S_ISREG(st.st_mode) ? EFBIG : EISDIR;
         rc = KX_IO;
-        goto fail;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)(256u << 20)) {
-        e = S_ISREG(st.st_mode) ? EFBIG : EISDIR;
-        rc = KX_IO;
-        goto fail;
+        goto out;
     }
     b = blk_new(c->set, (size_t)st.st_size + 1);
     if (!b) {
-        close(fd);
-        return KX_NOMEM;
+        rc = KX_NOMEM;
+        goto out;
     }
     while (got < (size_t)st.st_size) {
         ssize_t r = read(fd, b->data + got, (size_t)st.st_size - got);
@@ -329,36 +344,32 @@ static enum kx_status file_slurp(struct taxo_ctx *c, char **out, size_t *len)
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            e = r < 0 ? errno : EIO;
+            e = r < 0 ? errno : EIO;   /* EOF early: the file shrank */
             rc = KX_IO;
-            goto fail;
+            goto out;
         }
         got += (size_t)r;
     }
-    close(fd);
     b->data[got] = '\0';
+    for (p = b->data; (p = memchr(p, '\n', got - (size_t)(p - b->data)));
+         p++)
+        lines++;
+    /* a few spare for the industry groups we synthesise */
+    if (set_reserve(c->set, lines + lines / 8) != KX_OK) {
+        rc = KX_NOMEM;
+        goto out;
+    }
     *out = b->data;
     *len = got;
-    {
-        size_t lines = 1;
-        const char *p = b->data, *end = b->data + got;
-
-        while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-            lines++;
-            p++;
-        }
-        /* a few spare for the industry groups we synthesise */
-        if (set_reserve(c->set, lines + lines / 8) != KX_OK)
-            return KX_NOMEM;
-    }
     if (got >= 3 && memcmp(b->data, "\xEF\xBB\xBF", 3) == 0) {
         *out += 3;
         *len -= 3;
     }
-    return KX_OK;
-fail:
+out:
     if (fd >= 0)
         close(fd);
+    if (rc == KX_OK || rc == KX_NOMEM)
+        return rc;
     err_where(c, 0);
     return kx_error_set(c->err, rc, "", "cannot read: %s", strerror(e));
 }
@@ -694,8 +705,10 @@ static enum kx_status load_discipline(struct taxo_ctx *c)
     if (st != KX_OK)
         return st;
     tok = json_tokener_new_ex(8);
-    if (!tok)
-        return KX_NOMEM;
+    if (!tok) {
+        st = KX_NOMEM;
+        goto out;
+    }
     for (p = buf; p < buf + len; p = nl + 1) {
         struct json_object *o;
         size_t ll;
@@ -729,6 +742,8 @@ static enum kx_status load_discipline(struct taxo_ctx *c)
     st = KX_OK;
 out:
     json_tokener_free(tok);
+    /* json-c handed us copies, which nsfc_line copied to the arena */
+    set_drop_blk(c->set, buf);
     return st;
 }
 

@@ -56,7 +56,10 @@ enum xap_slot {
  * missing database gives KX_NOTFOUND. *out is the caller's (xap_close). */
 enum kx_status xap_open(const char *path, int mode, xap_db **out);
 
-/* Commits nothing, releases the lock and frees db. NULL allowed. */
+/* Discards every change not yet committed (writes run in a Xapian
+ * transaction that only xap_commit ends), releases the lock and frees db.
+ * Result sets taken from a writer stop working once it is closed. NULL
+ * allowed. */
 void xap_close(xap_db *db);
 
 /* Last error message on db, or "" if none. Borrowed: valid until the next
@@ -78,7 +81,9 @@ enum kx_status xap_termfreq(xap_db *db, const char *term, unsigned long *out);
 enum kx_status xap_meta_get(xap_db *db, const char *key, char **out);
 enum kx_status xap_meta_set(xap_db *db, const char *key, const char *val);
 
-/* Adds or replaces the document carrying unique term idterm (writer only). */
+/* Adds or replaces the document carrying unique term idterm (writer only).
+ * doc should carry idterm; otherwise a copy with it added is stored. An
+ * empty term is KX_BADINPUT everywhere (Xapian reads it as "all"). */
 enum kx_status xap_replace(xap_db *db, const char *idterm, const xap_doc *doc);
 
 /* Deletes the document carrying idterm; absent is KX_OK (idempotent). */
@@ -141,7 +146,9 @@ enum kx_status xap_query_add_filter(xap_query *q, int group,
 enum kx_status xap_query_add_exclude(xap_query *q, const char *term);
 
 /* Requires at least `n` ranking terms to match (0 = any). Useful for short
- * search input so that one common n-gram does not flood the results. */
+ * search input so that one common n-gram does not flood the results. Only
+ * xap_query_add_term terms count; n above their number matches nothing;
+ * a filter-only query ignores it. */
 enum kx_status xap_query_set_min_match(xap_query *q, unsigned n);
 
 /* BM25 parameters (defaults k1=1.2, b=0.75). */
@@ -190,7 +197,7 @@ enum kx_status xap_mset_doclen(const xap_mset *m, size_t i, unsigned *len);
 
 /* Facet counts for slot (after xap_query_add_facet): parallel arrays of
  * items and counts, sorted by count descending then item ascending.
- * Borrowed until xap_mset_free. */
+ * Borrowed until xap_mset_free. KX_NOTFOUND for a slot not requested. */
 enum kx_status xap_mset_facets(const xap_mset *m, unsigned slot,
                                const char *const **items,
                                const unsigned long **counts, size_t *n);
@@ -201,7 +208,8 @@ enum kx_status xap_mset_facets(const xap_mset *m, unsigned slot,
 enum kx_status xap_stemmer_new(const char *lang, xap_stemmer **out);
 void xap_stemmer_free(xap_stemmer *s);
 /* Stems word into buf (NUL-terminated, truncated to n-1 bytes); returns the
- * stem length. Never fails: on error the word is copied as it is. */
+ * number of bytes written to buf. Never fails: on error the word is copied
+ * as it is. */
 size_t xap_stem(xap_stemmer *s, const char *word, size_t len, char *buf,
                 size_t n);
 

@@ -638,6 +638,8 @@ static void test_unknown_and_duplicate_fields(void)
     REJECT("{\"kind\":\"expert\",\"kind\":\"expert\",\"id\":\"E1\","
            "\"name\":\"a\"}", "kind", "duplicate field \"kind\"");
     REJECT(EXPERT(",\"x_a\":1,\"x_a\":2"), "x_a", "duplicate field \"x_a\"");
+    /* what looks like a name inside a string is not one */
+    record_free(parse_ok(EXPERT(",\"org\":\"\\\",\\\"name\\\":\\\"y\\\\\"")));
     /* names are quoted and escaped in messages */
     REJECT(EXPERT(",\"fo\\\"o\":1"), "fo\"o",
            "unknown field \"fo\\\"o\" (custom fields");
@@ -742,6 +744,43 @@ static void test_canonical_order_and_defaults(void)
     CHECK(record_canonical(NULL, NULL) == NULL);
 }
 
+/* The store keeps the canonical form and parses it again (without a
+ * taxonomy): that must give the same record and the same bytes. */
+static void test_canonical_round_trip(void)
+{
+    static const char *const in[] = {
+        EXPERT(",\"capacity\":0,\"conflicts\":[\"enterprise:X\"],"
+               "\"x_b\":{\"z\":1,\"a\":[0.5,\"s\"]},\"x_a\":null"),
+        NEED(",\"budget\":1234.5,\"visibility\":\"confidential\","
+             "\"text\":\"tab\\tquote\\\" slash/ \\u0001\""),
+        "{\"kind\":\"society\",\"id\":\"S1\",\"name\":\"Society\","
+        "\"members\":[\"expert:E1\"],\"level\":\"county\"}",
+        "{\"kind\":\"enterprise\",\"id\":\"X\",\"name\":\"x\","
+        "\"has_kexie\":false}",
+        "{\"kind\":\"result\",\"id\":\"R\",\"name\":\"r\",\"trl\":3}",
+        "{\"kind\":\"need\",\"id\":\"N9\",\"deleted\":true}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof in / sizeof in[0]; i++) {
+        char *c1 = canon_at(in[i], __LINE__), *c2 = NULL;
+        struct kx_record *r = NULL;
+        struct kx_error err;
+
+        if (!c1)
+            continue;
+        kx_error_clear(&err);
+        CHECK_INT(record_parse(c1, strlen(c1), NULL, &r, &err), KX_OK);
+        if (r) {
+            c2 = strdup(record_canonical(r, NULL));
+            CHECK_STR(c2, c1);
+        }
+        record_free(r);
+        free(c1);
+        free(c2);
+    }
+}
+
 static void test_deleted(void)
 {
     struct kx_record *r;
@@ -800,6 +839,10 @@ static void test_bad_utf8(void)
     reject_at(nul, sizeof nul - 1, KX_BADINPUT, "name", "NUL byte at byte 36",
               __LINE__);
     REJECT(sur, "name", "invalid UTF-8 at byte 35");   /* a surrogate */
+    /* escaped quotes and backslashes do not end a string early */
+    REJECT("{\"kind\":\"expert\",\"id\":\"E1\",\"org\":\"a\\\\\\\",\\\"text"
+           "\\\":\\\"\\\\\",\"name\":\"x\",\"text\":\"\xff\"}",
+           "text", "invalid UTF-8 at byte");
     /* an escaped lone surrogate is not invalid bytes: json-c makes it
      * U+FFFD */
     record_free(parse_ok(EXPERT(",\"org\":\"\\ud800x\"")));
@@ -1050,6 +1093,7 @@ int main(void)
     RUN(test_unknown_and_duplicate_fields);
     RUN(test_custom_fields);
     RUN(test_canonical_order_and_defaults);
+    RUN(test_canonical_round_trip);
     RUN(test_deleted);
     RUN(test_bad_utf8);
     RUN(test_malformed_json);

@@ -1,0 +1,187 @@
+/* server.h - what the files of the HTTP server share (not a public API):
+ * the server, one request, per-thread search handles, the route handlers.
+ *
+ * Threads: libmicrohttpd runs a pool of worker threads; each request takes
+ * a slot (its own Xapian reader, tokeniser and match context) for as long
+ * as it runs, so readers never wait for each other. Writes go through the
+ * one writer (the idx opened with IDX_WRITE, which holds the Xapian write
+ * lock) under srv->wlock; after each committed write srv->gen moves on and
+ * every slot reopens its reader before its next request.
+ */
+#ifndef API_SERVER_H
+#define API_SERVER_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "auth.h"
+#include "index.h"
+#include "match.h"
+#include "search.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct json_object;
+
+#define API_BODY_MAX (256u * 1024u) /* bytes of request body, else 413 */
+#define API_JSON_DEPTH 16           /* nesting of a request body */
+#define API_ROUTES_MAX 32
+#define API_NCODES 16               /* HTTP statuses counted (metrics) */
+#define API_NBUCKETS 12             /* latency histogram buckets */
+#define API_ARGS_MAX 3              /* wildcards in a route path */
+
+/* What a request needs to read the index on its own. */
+struct api_slot {
+    xap_db *db;             /* a reader of its own */
+    text_tokenizer *tok;
+    match_ctx *mc;
+    unsigned long gen;      /* srv->gen when db was last reopened */
+    struct api_slot *next_idle, *next_all;
+};
+
+struct api_metrics {
+    atomic_ulong count[API_ROUTES_MAX][API_NCODES];
+    atomic_ulong bucket[API_ROUTES_MAX][API_NBUCKETS];
+    atomic_ulong sum_us[API_ROUTES_MAX];
+    atomic_ulong writes;
+};
+
+struct api_server {
+    idx *x;                     /* the writer */
+    store *st;                  /* borrowed from x */
+    const taxo *tx;             /* borrowed from x */
+    pthread_mutex_t wlock;      /* one write to the index at a time */
+    atomic_ulong gen;           /* committed writes so far */
+    match_infer *infer;         /* shared read-only */
+    struct match_config cfg;
+    pthread_mutex_t plock;      /* guards the slot lists */
+    struct api_slot *idle, *all;
+    size_t nslots;
+    char web_dir[4096];
+    char openapi_path[4200];
+    double started;             /* api_now() at start */
+    struct MHD_Daemon *daemon;
+    struct api_metrics m;
+};
+
+/* One request, from its first byte to its completion. */
+struct api_req {
+    struct api_server *srv;
+    struct MHD_Connection *conn;
+    const char *method, *url;   /* borrowed from libmicrohttpd */
+    char *body;                 /* NUL-terminated, owned */
+    size_t blen;
+    int too_big;
+    int route;                  /* index in the route table, -1 if none */
+    const char *arg[API_ARGS_MAX]; /* path wildcards, into pathbuf */
+    char pathbuf[512];
+    unsigned http;              /* status sent */
+    double t0;
+    struct api_principal who;   /* set before a handler with roles runs */
+    struct api_slot *slot;      /* taken by api_req_slot, given back at the end */
+};
+
+/* Route handlers send exactly one reply (through reply.h). */
+typedef enum MHD_Result (*api_handler)(struct api_req *r);
+
+/* ---- server.c ------------------------------------------------------------ */
+
+struct api_serve_opts {
+    const char *db;         /* data directory (created if missing) */
+    const char *taxonomy;   /* NULL: the default */
+    const char *listen;     /* "HOST:PORT"; port 0 picks a free one */
+    const char *web_dir;    /* NULL: $KXMATCH_WEB, else the build's */
+    const char *config;     /* extra weights file, or NULL */
+    unsigned threads;       /* worker threads (0: 4) */
+};
+
+/* Opens the index for writing and starts serving. KX_LOCKED if another
+ * process holds the index; KX_IO if the address cannot be bound. *port
+ * gets the port bound. *out is the caller's (api_server_stop). */
+enum kx_status api_server_start(const struct api_serve_opts *o,
+                                struct api_server **out, unsigned *port,
+                                struct kx_error *err);
+/* Stops accepting, waits for running requests, frees everything. */
+void api_server_stop(struct api_server *s);
+
+/* Seconds on a monotonic clock. */
+double api_now(void);
+
+/* The slot of r, taken on first use, with its reader at the latest
+ * committed revision. NULL with *st set if one cannot be made. */
+struct api_slot *api_req_slot(struct api_req *r, enum kx_status *st);
+/* Reopens the slot's reader (after a KX_XAPIAN, before one retry). */
+void api_slot_refresh(struct api_slot *sl);
+
+/* A query parameter (the first if repeated), or NULL. Borrowed. */
+const char *api_req_param(struct api_req *r, const char *name);
+/* All values of a parameter, repeated or comma-separated, split into buf
+ * (n bytes); out gets at most max pointers into buf. Returns the count, or
+ * max + 1 if there were more. */
+size_t api_req_list(struct api_req *r, const char *name, char *buf, size_t n,
+                    const char **out, size_t max);
+/* KX_BADINPUT naming the first parameter not in allowed (NULL-terminated)
+ * or not valid UTF-8. */
+enum kx_status api_req_params_check(struct api_req *r,
+                                    const char *const *allowed,
+                                    struct kx_error *err);
+/* An unsigned parameter in [lo, hi], dflt if absent; KX_BADINPUT if not. */
+enum kx_status api_req_uint(struct api_req *r, const char *name,
+                            unsigned dflt, unsigned lo, unsigned hi,
+                            unsigned *out, struct kx_error *err);
+/* The body as a JSON object (depth and size capped, strict, UTF-8).
+ * KX_BADINPUT with err saying where it broke. *out is the caller's. */
+enum kx_status api_req_body(struct api_req *r, struct json_object **out,
+                            struct kx_error *err);
+
+/* Brackets a write to the index: one writer at a time; changed != 0 makes
+ * every reader reopen before its next request. */
+void api_write_lock(struct api_server *s);
+void api_write_unlock(struct api_server *s, int changed);
+
+/* Route names for metrics, by index; api_route_count() of them. */
+const char *api_route_name(int i);
+int api_route_count(void);
+
+/* ---- shared helpers (route_records.c) ------------------------------------ */
+
+/* Reads and parses the record key in t: KX_NOTFOUND (err says "no record"
+ * or "was deleted"), KX_CORRUPT. *out is the caller's (record_free). */
+enum kx_status api_record_load(store_txn *t, const char *key,
+                               struct kx_record **out, struct kx_error *err);
+/* {"record": canonical JSON (redacted for r->who), "labels": names of its
+ * codes and references}. New reference. */
+struct json_object *api_record_view(struct api_req *r, store_txn *t,
+                                    struct kx_record *rec);
+/* Names of a region code's own level ("滨城区"), or "". Borrowed. */
+const char *api_region_name(const taxo *tx, const char *code);
+
+/* ---- handlers ------------------------------------------------------------ */
+
+enum MHD_Result api_route_healthz(struct api_req *r);
+enum MHD_Result api_route_metrics(struct api_req *r);
+enum MHD_Result api_route_openapi(struct api_req *r);
+enum MHD_Result api_route_whoami(struct api_req *r);
+enum MHD_Result api_route_taxonomy(struct api_req *r);
+enum MHD_Result api_route_audit(struct api_req *r);
+enum MHD_Result api_route_needs_list(struct api_req *r);
+enum MHD_Result api_route_need_post(struct api_req *r);
+enum MHD_Result api_route_need_get(struct api_req *r);
+enum MHD_Result api_route_need_put(struct api_req *r);
+enum MHD_Result api_route_need_delete(struct api_req *r);
+enum MHD_Result api_route_need_matches(struct api_req *r);
+enum MHD_Result api_route_search(struct api_req *r);
+enum MHD_Result api_route_record_get(struct api_req *r);
+enum MHD_Result api_route_partner_matches(struct api_req *r);
+enum MHD_Result api_route_pipeline_post(struct api_req *r);
+enum MHD_Result api_route_pipeline_list(struct api_req *r);
+enum MHD_Result api_route_stats(struct api_req *r);
+enum MHD_Result api_route_web(struct api_req *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
