@@ -47,7 +47,9 @@ int record_id_valid(const char *id);
 
 /* A parsed, validated record. Strings and arrays are borrowed from obj and
  * live as long as the record. Absent optional strings are NULL, absent
- * arrays have n == 0. */
+ * arrays have n == 0; null, "" and [] count as absent. Defaults are filled
+ * in: a need's visibility "public" and status "open", a person's capacity 3
+ * (other kinds 0). A deletion has only kind, id and deleted (lang NULL). */
 struct kx_strs {
     const char **v;
     size_t n;
@@ -90,15 +92,17 @@ struct kx_record {
  * size, every code against t (t may be NULL to skip code checks), reference
  * syntax ("kind:id" of an allowed kind), unknown fields (only x_* allowed).
  * A record with "deleted": true needs only kind and id.
- * On failure returns KX_BADINPUT (or KX_TOOLARGE for oversized text/line)
- * with err->field and err->msg saying what was wrong and what was expected;
+ * Duplicate top-level keys are an error. On failure returns KX_BADINPUT
+ * (or KX_TOOLARGE for oversized text/line) with err->field and err->msg
+ * saying what was wrong and what was expected (byte offsets 0-based);
  * err->file/line are left for the caller. *out is the caller's
  * (record_free). */
 enum kx_status record_parse(const char *json, size_t len, const taxo *t,
                             struct kx_record **out, struct kx_error *err);
 
-/* Builds a record from an already-parsed object (takes a reference of obj
- * on success), with the same validation as record_parse. Used by the API. */
+/* Builds a record from an already-parsed object, with the same validation
+ * as record_parse (except duplicate keys, which json-c has already
+ * dropped). obj stays the caller's: the record keeps its own copy. */
 enum kx_status record_from_json(struct json_object *obj, const taxo *t,
                                 struct kx_record **out, struct kx_error *err);
 
@@ -106,7 +110,8 @@ void record_free(struct kx_record *r);
 
 /* The canonical serialisation stored in LMDB: compact JSON, fields in a
  * fixed order, "lang" filled in, defaults left out. Two records with the
- * same content serialise to the same bytes. Borrowed from r. */
+ * same content serialise to the same bytes. Borrowed from r. Not safe from
+ * two threads on the same record (json-c caches the string). */
 const char *record_canonical(struct kx_record *r, size_t *len);
 
 /* Every reference the record makes (need.enterprise, result.owner,

@@ -224,6 +224,9 @@ static void slot_put(uint32_t *slots, size_t nslots, const char *code,
     slots[i] = idx1;
 }
 
+static enum kx_status corrupt(struct taxo_ctx *c, long line, const char *fmt,
+                              ...) __attribute__((format(printf, 3, 4)));
+
 /* Makes room for extra more entries, so that loading a file of known line
  * count neither reallocates the array nor rehashes midway. */
 static enum kx_status set_reserve(struct taxo_set *s, size_t extra)
@@ -270,11 +273,8 @@ static enum kx_status set_add(struct taxo_ctx *c, const char *code,
         return KX_NOMEM;
     mask = s->nslots - 1;
     for (i = hash_code(code, len) & mask; s->slots[i]; i = (i + 1) & mask) {
-        if (strcmp(s->ents[s->slots[i] - 1].code, code) == 0) {
-            err_where(c, line);
-            return kx_error_set(c->err, KX_CORRUPT, "",
-                                "duplicate code \"%s\"", code);
-        }
+        if (strcmp(s->ents[s->slots[i] - 1].code, code) == 0)
+            return corrupt(c, line, "duplicate code \"%s\"", code);
     }
     e = &s->ents[s->n];
     memset(e, 0, sizeof *e);
@@ -290,9 +290,6 @@ static enum kx_status set_add(struct taxo_ctx *c, const char *code,
 /* ---- reading files -------------------------------------------------- */
 
 static enum kx_status corrupt(struct taxo_ctx *c, long line, const char *fmt,
-                              ...) __attribute__((format(printf, 3, 4)));
-
-static enum kx_status corrupt(struct taxo_ctx *c, long line, const char *fmt,
                               ...)
 {
     char msg[sizeof c->err->msg];
@@ -304,7 +301,8 @@ static enum kx_status corrupt(struct taxo_ctx *c, long line, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return kx_error_set(c->err, KX_CORRUPT, "", "%s", msg);
+    kx_error_set(c->err, KX_CORRUPT, "", "%s", msg);
+    return KX_CORRUPT;
 }
 
 /* Reads the whole file into a block of the set (the strings we hand out
@@ -326,10 +324,13 @@ static enum kx_status file_slurp(struct taxo_ctx *c, char **out, size_t *len)
         rc = e == ENOENT || e == ENOTDIR ? KX_NOTFOUND : KX_IO;
         goto out;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-        st.st_size > (off_t)(256u << 20)) {
-        e = fstat(fd, &st) != 0 ? errno
-            : S_ISREG(st.st_mode) ? EFBIG : EISDIR;
+    if (fstat(fd, &st) != 0) {
+        e = errno;
+        rc = KX_IO;
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)(256u << 20)) {
+        e = S_ISREG(st.st_mode) ? EFBIG : EISDIR;
         rc = KX_IO;
         goto out;
     }
@@ -354,6 +355,16 @@ static enum kx_status file_slurp(struct taxo_ctx *c, char **out, size_t *len)
     for (p = b->data; (p = memchr(p, '\n', got - (size_t)(p - b->data)));
          p++)
         lines++;
+    /* the parsers stop at a NUL: it would cut the file short silently */
+    p = memchr(b->data, '\0', got);
+    if (p) {
+        size_t at = (size_t)(p - b->data), ln = 1, i;
+
+        for (i = 0; i < at; i++)
+            ln += b->data[i] == '\n';
+        rc = corrupt(c, (long)ln, "NUL byte at offset %zu", at);
+        goto out;
+    }
     /* a few spare for the industry groups we synthesise */
     if (set_reserve(c->set, lines + lines / 8) != KX_OK) {
         rc = KX_NOMEM;
@@ -368,10 +379,11 @@ static enum kx_status file_slurp(struct taxo_ctx *c, char **out, size_t *len)
 out:
     if (fd >= 0)
         close(fd);
-    if (rc == KX_OK || rc == KX_NOMEM)
+    if (rc == KX_OK || rc == KX_NOMEM || rc == KX_CORRUPT)
         return rc;
     err_where(c, 0);
-    return kx_error_set(c->err, rc, "", "cannot read: %s", strerror(e));
+    kx_error_set(c->err, rc, "", "cannot read: %s", strerror(e));
+    return rc;
 }
 
 /* Splits the next CSV row at *pp in place: quoted fields lose their quotes

@@ -45,8 +45,10 @@ const char *taxo_remark(const taxo *t, enum taxo_kind k, const char *code);
 
 /* The parent of code, or NULL at the top (or if unknown). Borrowed.
  * Industry "2614" -> "261" -> "26" -> "C"; a group with a single class
- * such as "0170" -> "017" -> "01" -> "A". Discipline "B060101" -> "B0601"
- * -> "B06". Region "371602001" -> "371602" -> "371600" -> "370000". */
+ * such as "0190" -> "019" -> "01" -> "A" (the group exists although the
+ * file lists only its class). Discipline "B060101" -> "B0601" -> "B06".
+ * Region "371602001" -> "371602" -> "371600" -> "370000"; cities without
+ * counties (441900 东莞) appear once, at city level. */
 const char *taxo_parent(const taxo *t, enum taxo_kind k, const char *code);
 
 /* Depth of code: 1 for the top level (section, level-1 discipline,

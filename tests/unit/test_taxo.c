@@ -542,6 +542,28 @@ static void test_missing_files(void)
     CHECK(strstr(err.file, "region/areas.csv") != NULL);
     CHECK_INT(err.line, 0);
 
+    /* a directory where a file should be is an I/O error, not "missing" */
+    mkdir(path, 0700);
+    kx_error_clear(&err);
+    CHECK_INT(taxo_load(fx_dir, &t, &err), KX_IO);
+    CHECK(strstr(err.file, "region/areas.csv") != NULL);
+    CHECK(strstr(err.msg, "Is a directory") != NULL);
+    rmdir(path);
+
+    /* a path too long for the loader is refused up front */
+    {
+        char *longdir = malloc(5000);
+
+        if (longdir) {
+            memset(longdir, 'a', 4999);
+            longdir[0] = '/';
+            longdir[4999] = '\0';
+            kx_error_clear(&err);
+            CHECK_INT(taxo_load(longdir, &t, &err), KX_BADINPUT);
+            CHECK(strstr(err.msg, "too long") != NULL);
+            free(longdir);
+        }
+    }
     CHECK_INT(taxo_load(fx_dir, NULL, &err), KX_BADINPUT);
 }
 
@@ -618,6 +640,27 @@ static void test_corrupt_files(void)
                    KX_CORRUPT, 2, "parent code \"371603\" is unknown");
     expect_corrupt("region/provinces.csv", "code,name\n37,\"\"\n",
                    KX_CORRUPT, 2, "has no name");
+    /* a NUL byte would end the parse early; it is an error instead */
+    {
+        static const char nul[] = "code,name\n37,\"山东省\"\n44,\"广\0东省\"\n";
+        char path[256];
+        struct kx_error err;
+        taxo *t = NULL;
+        FILE *f;
+
+        fx_reset();
+        snprintf(path, sizeof path, "%s/region/provinces.csv", fx_dir);
+        f = fopen(path, "w");
+        if (f) {
+            fwrite(nul, 1, sizeof nul - 1, f);
+            fclose(f);
+        }
+        kx_error_clear(&err);
+        CHECK_INT(taxo_load(fx_dir, &t, &err), KX_CORRUPT);
+        CHECK_INT(err.line, 3);
+        CHECK(strstr(err.msg, "NUL byte at offset") != NULL);
+        CHECK(t == NULL);
+    }
     fx_reset();
 }
 
