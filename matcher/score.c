@@ -196,15 +196,19 @@ double match_person_profile(const struct match_config *c, enum kx_kind kind,
     if (kind == KX_KIND_ACADEMICIAN || has(title, "院士") ||
         has_ci(title, "academician"))
         return c->profile_academician;
-    /* 正高级工程师 is senior although it contains 高级; 副主任医师 is
-     * associate although it contains 主任医师: the order matters. */
-    if (has(title, "正高"))
+    /* The order matters: 助理研究员 and assistant professor are junior
+     * although they contain 研究员 / professor; 正高级工程师 and
+     * 教授级高级工程师 are senior although they contain 高级; 副主任医师 is
+     * associate although it contains 主任医师. */
+    if (has(title, "助理") || has_ci(title, "assistant"))
+        return c->profile_other;
+    if (has(title, "正高") || has(title, "教授级") || has(title, "研究员级"))
         return c->profile_senior;
     if (has(title, "副") || has_ci(title, "associate") ||
         has(title, "高级") || has_ci(title, "senior"))
         return c->profile_associate;
-    if (has(title, "教授") || has(title, "研究员") ||
-        has(title, "主任医师") || has(title, "主任药师") ||
+    /* 主任医师, 主任中医师, 主任药师, 主任技师, 主任护师 */
+    if (has(title, "教授") || has(title, "研究员") || has(title, "主任") ||
         has_ci(title, "professor"))
         return c->profile_senior;
     return c->profile_other;
