@@ -29,7 +29,7 @@ static const struct key {
     I(q_max_terms, 1, 1024, 64),
     D(bm25_k1, 0, 10, 1.2),       D(bm25_b, 0, 1, 0.75),
     D(text_tau, 0.001, 10, 0.12),
-    I(rf_docs, 0, 50, 3),         I(rf_terms, 0, 100, 10),
+    I(rf_docs, 0, 50, 3),         I(rf_terms, 0, 100, 0),
     D(rf_weight, 0, 10, 0.3),     I(pool, 10, 100000, 300),
     D(taxo_gamma, 0.1, 10, 1.5),  D(taxo_inferred, 0, 1, 0.5),
     D(taxo_industry_share, 0, 1, 0.5),
