@@ -391,7 +391,7 @@ int api_cmd_eval(const struct api_common *common, int argc, char **argv)
     };
     static const char *const langs[] = {"", "zh", "en"};
     struct api_common c = *common;
-    const char *jpath = "datasets/eval/judgments.jsonl";
+    const char *jpath = KX_SHARE_DIR "/datasets/eval/judgments.jsonl";
     const char *configs[16];
     size_t nconf = 0;
     struct judgments j;

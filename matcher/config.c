@@ -112,15 +112,16 @@ enum kx_status match_config_load(const char *path, struct match_config *c,
     char line[512];
     long lineno = 0;
     FILE *f = fopen(path, "r");
+    int saved = errno;
     enum kx_status st = KX_OK;
 
     if (!f) {
-        kx_error_set(err, errno == ENOENT ? KX_NOTFOUND : KX_IO, "",
-                     "cannot open weights file %s: %s", path,
-                     strerror(errno));
+        st = saved == ENOENT ? KX_NOTFOUND : KX_IO;
+        kx_error_set(err, st, "", "cannot open weights file %s: %s", path,
+                     strerror(saved));
         if (err)
             snprintf(err->file, sizeof err->file, "%s", path);
-        return errno == ENOENT ? KX_NOTFOUND : KX_IO;
+        return st;
     }
     while (fgets(line, sizeof line, f)) {
         char *hash = strchr(line, '#'), *eq, *key;

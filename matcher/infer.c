@@ -88,11 +88,20 @@ static size_t u8len(const unsigned char *s, int *cjk)
 static const char *const zh_suffixes[] = {"制造业", "制造", "服务业", "业"};
 
 /* Adds every run of CJK characters of name, split at punctuation and at
- * the conjunctions 及/和/与, that is three characters or more. */
+ * the conjunctions 及/和/与: a whole name of three characters or more, a
+ * fragment of a split name of four or more (short fragments such as
+ * 资源化 or 反应器 occur in too many unrelated texts). */
 static enum kx_status add_zh(struct build_ctx *c, const char *name,
                              const char *code, int level)
 {
     const unsigned char *p = (const unsigned char *)name;
+    int whole = 1;
+    int cjk0;
+
+    for (const unsigned char *q = p; *q; q += u8len(q, &cjk0))
+        if (!cjk0 || memcmp(q, "及", 3) == 0 || memcmp(q, "和", 3) == 0 ||
+            memcmp(q, "与", 3) == 0)
+            whole = 0;
 
     while (*p) {
         const unsigned char *start = p;
@@ -117,7 +126,7 @@ static enum kx_status add_zh(struct build_ctx *c, const char *name,
                 break;
             }
         }
-        if (chars >= 3) {
+        if (chars >= (whole ? 3u : 4u)) {
             enum kx_status st = plist_add(&c->m->zh, (const char *)start, len,
                                           code, c->kind, level);
             if (st != KX_OK)
@@ -188,6 +197,43 @@ static int pat_cmp(const void *a, const void *b)
     return r ? r : y->level - x->level;
 }
 
+/* The top of code's branch: its level-1 ancestor. */
+static const char *branch(const taxo *t, enum taxo_kind k, const char *code)
+{
+    const char *anc[8];
+    size_t n = taxo_ancestors(t, k, code, anc, 8);
+
+    return n ? anc[n - 1] : code;
+}
+
+/* Removes every pattern whose text names codes in more than one branch
+ * (the same words meaning different things), from a sorted list. */
+static void drop_ambiguous(const taxo *t, struct plist *l)
+{
+    size_t out = 0;
+
+    for (size_t i = 0; i < l->n;) {
+        size_t j = i + 1;
+        int mixed = 0;
+
+        while (j < l->n && strcmp(l->v[j].s, l->v[i].s) == 0) {
+            if (l->v[j].kind != l->v[i].kind ||
+                strcmp(branch(t, l->v[j].kind, l->v[j].code),
+                       branch(t, l->v[i].kind, l->v[i].code)) != 0)
+                mixed = 1;
+            j++;
+        }
+        for (size_t k = i; k < j; k++) {
+            if (mixed)
+                free(l->v[k].s);
+            else
+                l->v[out++] = l->v[k];
+        }
+        i = j;
+    }
+    l->n = out;
+}
+
 enum kx_status match_infer_new(const taxo *t, text_tokenizer *tok,
                                match_infer **out)
 {
@@ -208,6 +254,8 @@ enum kx_status match_infer_new(const taxo *t, text_tokenizer *tok,
     }
     qsort(c.m->zh.v, c.m->zh.n, sizeof *c.m->zh.v, pat_cmp);
     qsort(c.m->en.v, c.m->en.n, sizeof *c.m->en.v, pat_cmp);
+    drop_ambiguous(t, &c.m->zh);
+    drop_ambiguous(t, &c.m->en);
     *out = c.m;
     return KX_OK;
 }
@@ -339,10 +387,10 @@ void match_infer_codes(const match_infer *m, text_tokenizer *tok,
     qsort(f.v, f.n, sizeof f.v[0], by_level_desc);
     for (size_t i = 0; i < f.n; i++) {
         if (f.v[i]->kind == TAXO_INDUSTRY && nind < max_per_kind) {
-            match_codes_add(ind, f.v[i]->code, w);
+            match_codes_add_inferred(ind, f.v[i]->code, w);
             nind++;
         } else if (f.v[i]->kind == TAXO_DISCIPLINE && ndis < max_per_kind) {
-            match_codes_add(dis, f.v[i]->code, w);
+            match_codes_add_inferred(dis, f.v[i]->code, w);
             ndis++;
         }
     }

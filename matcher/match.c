@@ -466,24 +466,27 @@ static void score_profile(match_ctx *m, const struct need *n,
                           struct cand *v, size_t nc, int baseline)
 {
     qsort(v, nc, sizeof *v, cand_by_key);
+    /* Exclusions first: an excluded person must not lift a society or a
+     * result either. */
     for (size_t i = 0; i < nc; i++) {
+        const struct kx_record *r = v[i].rec;
+
+        if ((r->kind == KX_KIND_EXPERT || r->kind == KX_KIND_ACADEMICIAN) &&
+            (r->capacity == 0 || strs_has(&r->conflicts, n->enterprise) ||
+             (n->ent_name[0] && r->org && strcmp(r->org, n->ent_name) == 0)))
+            v[i].excluded = 1;
+    }
+    for (size_t i = 0; i < nc && !baseline; i++) {
         struct cand *c = &v[i];
         const struct kx_record *r = c->rec;
         struct match_parts *p = &c->e.parts;
 
-        if (r->kind == KX_KIND_EXPERT || r->kind == KX_KIND_ACADEMICIAN) {
-            if (r->capacity == 0 || strs_has(&r->conflicts, n->enterprise) ||
-                (n->ent_name[0] && r->org && strcmp(r->org, n->ent_name) == 0))
-                c->excluded = 1;
-        }
-        if (baseline)
-            continue;
         switch (r->kind) {
         case KX_KIND_SOCIETY: {
             double best = 0;
             for (size_t j = 0; j < r->members.n; j++) {
                 struct cand *mc = find_cand(v, nc, r->members.v[j]);
-                if (mc && mc->fit > best) {
+                if (mc && !mc->excluded && mc->fit > best) {
                     best = mc->fit;
                     snprintf(c->e.via, sizeof c->e.via, "%s", mc->e.key);
                 }
@@ -493,6 +496,8 @@ static void score_profile(match_ctx *m, const struct need *n,
         }
         case KX_KIND_RESULT: {
             struct cand *oc = r->owner ? find_cand(v, nc, r->owner) : NULL;
+            if (oc && oc->excluded)
+                oc = NULL;
             if (oc)
                 snprintf(c->e.via, sizeof c->e.via, "%s", oc->e.key);
             p->raw[MATCH_PROFILE] =
@@ -527,6 +532,7 @@ static void explain_terms(match_ctx *m, const xap_mset *ms, size_t i,
 {
     const char **terms = NULL;
     struct term_contrib tc[128];
+    char code_names[128][24];
     size_t n = 0, nt = 0;
     double sum = 0;
 
@@ -536,13 +542,20 @@ static void explain_terms(match_ctx *m, const xap_mset *ms, size_t i,
         const struct qterm *qt;
         unsigned wdf = 0;
 
-        if (terms[j][0] >= 'A' && terms[j][0] <= 'Z')
-            continue; /* a code term: explained as a code */
-        qt = qterms_find(q, terms[j]);
         xap_mset_term_wdf(ms, i, terms[j], &wdf);
         tc[n].term = terms[j];
-        tc[n].c = (qt ? qt->w * qt->idf : m->cfg.rf_weight) * wdf /
-                  (wdf + m->cfg.bm25_k1);
+        if (terms[j][0] == 'X') {
+            /* a shared code counts in the text component too: name it
+             * as the store does, I:2614 or D:B06 */
+            snprintf(code_names[n], sizeof code_names[n], "%c:%s",
+                     terms[j][1] == 'I' ? 'I' : 'D', terms[j] + 2);
+            tc[n].term = code_names[n];
+            tc[n].c = m->cfg.q_code * wdf / (wdf + m->cfg.bm25_k1);
+        } else {
+            qt = qterms_find(q, terms[j]);
+            tc[n].c = (qt ? qt->w * qt->idf : m->cfg.rf_weight) * wdf /
+                      (wdf + m->cfg.bm25_k1);
+        }
         sum += tc[n].c;
         n++;
     }

@@ -29,7 +29,7 @@ static json_object *codes_json(const taxo *tx, enum taxo_kind k,
         json_object_object_add(o, "name",
                                json_object_new_string(name ? name : ""));
         json_object_object_add(o, "inferred",
-                               json_object_new_boolean(c->weight[i] < 1.0));
+                               json_object_new_boolean(c->inferred[i]));
         json_object_array_add(a, o);
     }
     return a;

@@ -47,20 +47,35 @@ double match_text_score(const struct match_config *c, double w, double upper)
 
 /* ---- taxonomy ------------------------------------------------------------ */
 
-void match_codes_add(struct match_codes *c, const char *code, double w)
+static void codes_add(struct match_codes *c, const char *code, double w,
+                      int inferred)
 {
     for (size_t i = 0; i < c->n; i++) {
         if (strcmp(c->code[i], code) == 0) {
             if (w > c->weight[i])
                 c->weight[i] = w;
+            if (!inferred)
+                c->inferred[i] = 0; /* given beats inferred */
             return;
         }
     }
     if (c->n < MATCH_MAX_CODES) {
         c->code[c->n] = code;
         c->weight[c->n] = w;
+        c->inferred[c->n] = (unsigned char)(inferred != 0);
         c->n++;
     }
+}
+
+void match_codes_add(struct match_codes *c, const char *code, double w)
+{
+    codes_add(c, code, w, 0);
+}
+
+void match_codes_add_inferred(struct match_codes *c, const char *code,
+                              double w)
+{
+    codes_add(c, code, w, 1);
 }
 
 double match_code_credit(const taxo *t, enum taxo_kind k, const char *a,
@@ -75,6 +90,12 @@ double match_code_credit(const taxo *t, enum taxo_kind k, const char *a,
     if (!m || la <= 0 || lb <= 0)
         return 0;
     lm = taxo_level(t, k, m);
+    /* Two industries that share only a section (C, manufacturing) share
+     * nothing a partner could act on: no credit, as in the query. */
+    if (k == TAXO_INDUSTRY && lm < 2) {
+        *meet = NULL;
+        return 0;
+    }
     *level = lm;
     return pow((double)lm / (double)(la > lb ? la : lb), gamma);
 }
@@ -88,7 +109,7 @@ double match_taxo_kind_score(const taxo *t, const struct match_config *c,
 
     for (size_t i = 0; i < need->n; i++) {
         struct match_meet best = {k, need->code[i], NULL, NULL, 0, 0,
-                                  need->weight[i] < 1.0};
+                                  need->inferred[i]};
 
         for (size_t j = 0; j < partner->n; j++) {
             const char *m;
@@ -207,8 +228,9 @@ double match_person_profile(const struct match_config *c, enum kx_kind kind,
     if (has(title, "副") || has_ci(title, "associate") ||
         has(title, "高级") || has_ci(title, "senior"))
         return c->profile_associate;
-    /* 主任医师, 主任中医师, 主任药师, 主任技师, 主任护师 */
-    if (has(title, "教授") || has(title, "研究员") || has(title, "主任") ||
+    /* 主任医师, 主任中医师, 主任药师, 主任技师, 主任护师 (not 车间主任) */
+    if (has(title, "教授") || has(title, "研究员") ||
+        (has(title, "主任") && has(strstr(title, "主任"), "师")) ||
         has_ci(title, "professor"))
         return c->profile_senior;
     return c->profile_other;

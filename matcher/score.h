@@ -49,11 +49,16 @@ double match_text_score(const struct match_config *c, double w,
 struct match_codes {
     const char *code[MATCH_MAX_CODES];
     double weight[MATCH_MAX_CODES];
+    unsigned char inferred[MATCH_MAX_CODES]; /* 1: from the text */
     size_t n;
 };
 
-/* Adds code with weight w unless already there (keeping the larger w). */
+/* Adds a given code with weight w unless already there (keeping the
+ * larger w; a code both given and inferred counts as given). */
 void match_codes_add(struct match_codes *c, const char *code, double w);
+/* The same for a code inferred from text. */
+void match_codes_add_inferred(struct match_codes *c, const char *code,
+                              double w);
 
 /* How one need code was met by the partner's best code. */
 struct match_meet {

@@ -8,7 +8,7 @@
 
 /* Filter groups: terms within one are OR-ed, groups are AND-ed. */
 enum { G_KIND = 1, G_REGION, G_INDUSTRY, G_DISCIPLINE, G_TAG, G_STATUS,
-       G_VISIBILITY };
+       G_VISIBILITY, G_SCOPE };
 
 struct qterm_ctx {
     xap_query *q;
@@ -182,6 +182,29 @@ enum kx_status match_search(xap_db *db, text_tokenizer *tok, const taxo *tx,
          * confidential ones instead of requiring "public". */
         if ((st = xap_query_add_exclude(q, "XVconfidential")) != KX_OK)
             goto out;
+    }
+    if (o->need_region || o->need_enterprises) {
+        /* One OR group: any other kind passes; a need passes by its region
+         * (XR holds every ancestor) or by its enterprise (XF). */
+        for (int k = 0; k < KX_KIND_LAST; k++)
+            if (k != KX_KIND_NEED &&
+                (st = add_filter(q, G_SCOPE, "XK", record_kind_name(k))) !=
+                    KX_OK)
+                goto out;
+        if (o->need_region) {
+            if (!taxo_valid(tx, TAXO_REGION, o->need_region)) {
+                st = kx_error_set(err, KX_BADINPUT, "region",
+                                  "unknown GB/T 2260 region code \"%s\"",
+                                  o->need_region);
+                goto out;
+            }
+            if ((st = add_filter(q, G_SCOPE, "XR", o->need_region)) != KX_OK)
+                goto out;
+        }
+        for (size_t i = 0; o->need_enterprises && o->need_enterprises[i]; i++)
+            if ((st = add_filter(q, G_SCOPE, "XF", o->need_enterprises[i])) !=
+                KX_OK)
+                goto out;
     }
     if (o->facets) {
         for (unsigned s = XAP_SLOT_KIND; s <= XAP_SLOT_DISCIPLINE; s++)

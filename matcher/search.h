@@ -25,6 +25,11 @@ struct match_search_opts {
     int public_only;              /* hide confidential needs */
     unsigned offset, count;       /* page */
     int facets;                   /* count kind/region/industry/discipline */
+    /* Role scope on needs only (records of other kinds pass): when either
+     * is set, a need must lie under need_region or belong to one of
+     * need_enterprises ("enterprise:ID", NULL-terminated; may be NULL). */
+    const char *need_region;
+    const char *const *need_enterprises;
 };
 
 struct match_hit {

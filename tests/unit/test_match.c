@@ -1,5 +1,6 @@
 /* test_match.c - the matcher's pure functions: score components, weights
  * file, evaluation measures and code inference from text. */
+#define _POSIX_C_SOURCE 200809L /* setenv, mkstemp */
 #include "check.h"
 #include "config.h"
 #include "eval.h"
@@ -314,7 +315,7 @@ static void test_taxo_kind_score(void)
 
     memset(&need, 0, sizeof need);
     match_codes_add(&need, "2614", 1.0);
-    match_codes_add(&need, "2613", c.taxo_inferred); /* inferred */
+    match_codes_add_inferred(&need, "2613", c.taxo_inferred);
     match_codes_add(&need, "0111", 1.0);             /* nobody meets it */
     CHECK_INT(need.n, 3);
 
@@ -375,7 +376,7 @@ static void test_taxo_kind_score(void)
 static void test_codes_add(void)
 {
     struct match_codes c;
-    char buf[MATCH_MAX_CODES + 5][8];
+    char buf[MATCH_MAX_CODES + 5][16];
 
     memset(&c, 0, sizeof c);
     match_codes_add(&c, "2614", 0.5);
@@ -403,6 +404,8 @@ static void test_region_relation(void)
         {"371602001", "371602", MATCH_REGION_COUNTY},
         {"371602", "371602", MATCH_REGION_COUNTY},
         {"371602", "371603", MATCH_REGION_CITY},
+        {"371600", "371600", MATCH_REGION_CITY},      /* the city itself */
+        {"370000", "370000", MATCH_REGION_PROVINCE},
         {"371600", "371602", MATCH_REGION_CITY},
         {"371600", "371602001", MATCH_REGION_CITY},
         {"371602001", "371603107", MATCH_REGION_CITY},
@@ -944,6 +947,11 @@ static void test_infer_chinese(void)
     if (!codes_has(&ind, "2652", 0.5))
         dump_codes("合成橡胶 industries", &ind);
     CHECK(codes_has(&ind, "2652", 0.5));
+    /* the bare subject alone */
+    memset(&ind, 0, sizeof ind);
+    memset(&dis, 0, sizeof dis);
+    match_infer_codes(MI, TOK, "合成橡胶", 1.0, 6, &ind, &dis);
+    CHECK(codes_has(&ind, "2652", 1.0));
     /* codes are the taxonomy's own strings, valid */
     for (size_t i = 0; i < ind.n; i++)
         CHECK(taxo_valid(T, TAXO_INDUSTRY, ind.code[i]));
