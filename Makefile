@@ -20,6 +20,17 @@ build: deps
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The browser tests' playwright-core, at the version pinned in tests/e2e,
+# installed into the build tree (chromium itself comes from install-deps).
+.PHONY: e2e-deps
+test: e2e-deps
+e2e-deps: deps
+	@mkdir -p $(BUILD)/e2e
+	@if ! cmp -s tests/e2e/package-lock.json $(BUILD)/e2e/package-lock.json || \
+	    [ ! -d $(BUILD)/e2e/node_modules/playwright-core ]; then \
+	  cp tests/e2e/package.json tests/e2e/package-lock.json $(BUILD)/e2e/ && \
+	  cd $(BUILD)/e2e && npm ci --no-audit --no-fund --loglevel=error; fi
+
 # The same suite under AddressSanitizer and UBSan, in its own build tree.
 test-asan:
 	@$(MAKE) --no-print-directory test BUILD=$(BUILD)-asan SANITIZE=1

@@ -576,8 +576,6 @@ enum kx_status api_audit_list(store_txn *t, size_t limit, const char *before,
     enum kx_status st;
 
     *out = NULL;
-    if (next)
-        next[0] = '\0';
     memset(&c, 0, sizeof c);
     c.limit = limit ? limit : 1;
     if (before && *before) {
@@ -596,6 +594,8 @@ enum kx_status api_audit_list(store_txn *t, size_t limit, const char *before,
         }
         c.has_before = 1;
     }
+    if (next) /* only now: it may be where `before` came from */
+        next[0] = '\0';
     c.keys = calloc(c.limit, sizeof *c.keys);
     c.vals = calloc(c.limit, sizeof *c.vals);
     if (!c.keys || !c.vals) {

@@ -68,6 +68,10 @@ static const struct command commands[] = {
     {"check", api_cmd_check,
      "check                    report references to missing records"},
     {"stats", api_cmd_stats, "stats                    counts and sizes"},
+    {"serve", api_cmd_serve,
+     "serve [--listen HOST:PORT] [--threads N]   the HTTP API and web pages"},
+    {"token", api_cmd_token,
+     "token create --role enterprise|liaison|admin ... | list | revoke ID"},
 };
 
 static void usage(FILE *f)

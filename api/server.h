@@ -73,7 +73,7 @@ struct api_req {
     struct MHD_Connection *conn;
     const char *method, *url;   /* borrowed from libmicrohttpd */
     char *body;                 /* NUL-terminated, owned */
-    size_t blen;
+    size_t blen, bcap;
     int too_big;
     int route;                  /* index in the route table, -1 if none */
     const char *arg[API_ARGS_MAX]; /* path wildcards, into pathbuf */
@@ -145,6 +145,10 @@ void api_write_unlock(struct api_server *s, int changed);
 /* Route names for metrics, by index; api_route_count() of them. */
 const char *api_route_name(int i);
 int api_route_count(void);
+/* Metrics: the HTTP status counted in column i (0: any other), and the
+ * upper bound in seconds of latency bucket i. */
+unsigned api_metric_code(int i);
+double api_metric_bound(int i);
 
 /* ---- shared helpers (route_records.c) ------------------------------------ */
 
@@ -156,10 +160,34 @@ enum kx_status api_record_load(store_txn *t, const char *key,
  * codes and references}. New reference. */
 struct json_object *api_record_view(struct api_req *r, store_txn *t,
                                     struct kx_record *rec);
+/* Adds names for people to every entry of a match_result_json():
+ * why.region.partner_name, and why.via_name read from st. */
+void api_match_json_names(struct json_object *o, const taxo *tx, store *st);
 /* Names of a region code's own level ("滨城区"), or "". Borrowed. */
 const char *api_region_name(const taxo *tx, const char *code);
 
+/* Reads a whole file (at most max bytes, else KX_TOOLARGE) into *out (the
+ * caller's to free()); KX_NOTFOUND if it cannot be opened. */
+enum kx_status api_file_read(const char *path, size_t max, char **out,
+                             size_t *len);
+
+/* ---- the pipeline (route_pipeline.c) ------------------------------------ */
+
+/* Rank of a pipeline stage on the way to an agreement: shortlisted 1,
+ * contacted 2, agreement_signed 3, declined 0; -1 for no stage. */
+int api_stage_rank(const char *stage);
+/* Calls fn for every pipeline entry ({need, partner, stage, history...},
+ * borrowed for the call) in key order; non-zero from fn stops. */
+typedef int (*api_pipeline_fn)(void *ctx, struct json_object *entry);
+enum kx_status api_pipeline_each(store_txn *t, const char *need_key,
+                                 api_pipeline_fn fn, void *ctx);
+
 /* ---- handlers ------------------------------------------------------------ */
+
+/* One per route of the table in server.c, documented in api/openapi.json.
+ * The dispatcher has checked the token and the role (r->who) for routes
+ * that need one; each handler checks what is particular to its records
+ * (a need's owner, region, visibility) and sends exactly one reply. */
 
 enum MHD_Result api_route_healthz(struct api_req *r);
 enum MHD_Result api_route_metrics(struct api_req *r);

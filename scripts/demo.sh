@@ -1,17 +1,47 @@
 #!/usr/bin/env bash
-# demo.sh KXMATCH DB - index the bundled Binzhou dataset and show kxmatch at
-# work on it. Called by `make demo`.
+# demo.sh KXMATCH DB - index the bundled Binzhou dataset, make an API token
+# for each role and serve the API and the web pages in the foreground on
+# 127.0.0.1:8080 ($KXMATCH_LISTEN overrides). Called by `make demo`; safe to
+# run again (indexing is idempotent, the demo tokens are replaced).
 set -euo pipefail
 KX=${1:?usage: demo.sh KXMATCH DB}
 DB=${2:?usage: demo.sh KXMATCH DB}
+LISTEN=${KXMATCH_LISTEN:-127.0.0.1:8080}
 cd "$(dirname "$0")/.."
 
 echo "== indexing datasets/binzhou into $DB"
 "$KX" index --db "$DB" datasets/binzhou/*.jsonl
 "$KX" stats --db "$DB"
-echo
-echo "== kxmatch search --kind expert 聚丙烯 催化剂"
-"$KX" search --db "$DB" --kind expert --top 5 聚丙烯 催化剂
-echo
-echo "== kxmatch search --industry 26 --kind need 废水"
-"$KX" search --db "$DB" --industry 26 --kind need --top 5 废水
+
+# Tokens are stored hashed and shown once: revoke the last run's demo
+# tokens and make new ones.
+"$KX" token revoke --db "$DB" --label demo >/dev/null 2>&1 || true
+mk() { "$KX" token create --db "$DB" --label demo "$@" 2>/dev/null; }
+ent=$(mk --role enterprise --enterprise enterprise:C001)
+city=$(mk --role liaison --region 371600)
+county=$(mk --role liaison --region 371602)
+admin=$(mk --role admin)
+umask 077
+cat > "$DB/demo-tokens.txt" <<TOKENS
+enterprise=$ent
+liaison_city=$city
+liaison_county=$county
+admin=$admin
+TOKENS
+
+url="http://${LISTEN/0.0.0.0/127.0.0.1}"
+cat <<INFO
+
+== demo tokens (also in $DB/demo-tokens.txt; a new run replaces them)
+  enterprise  enterprise:C001         $ent
+  liaison     371600 滨州市           $city
+  liaison     371602 滨城区           $county
+  admin                               $admin
+
+== pages: $url/  (enterprise.html, liaison.html, dashboard.html)
+   API:   curl -H "Authorization: Bearer $city" '$url/v1/search?q=%E5%82%AC%E5%8C%96'
+          $url/v1/openapi.json
+   Stop with Ctrl-C.
+
+INFO
+exec "$KX" serve --db "$DB" --listen "$LISTEN"

@@ -1,0 +1,593 @@
+/* route_needs.c - the needs of enterprises: POST /v1/needs, GET /v1/needs,
+ * GET, PUT, DELETE /v1/needs/{id} and GET /v1/needs/{id}/matches. */
+#include "reply.h"
+#include "server.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POST_MATCHES 5 /* matches in the reply to a POST or PUT */
+
+static enum kx_status need_key(struct api_req *r, char *key,
+                               struct kx_error *err)
+{
+    if (!record_id_valid(r->arg[0]))
+        return kx_error_set(err, KX_BADINPUT, "id",
+                            "invalid need id \"%.64s\" (expected 1..64 of "
+                            "A-Z a-z 0-9 . _ -)", r->arg[0]);
+    snprintf(key, KX_KEY_MAX, "need:%s", r->arg[0]);
+    return KX_OK;
+}
+
+static const char *obj_str(json_object *o, const char *k, json_object **v)
+{
+    if (!json_object_object_get_ex(o, k, v))
+        return NULL;
+    return json_object_is_type(*v, json_type_string)
+               ? json_object_get_string(*v) : NULL;
+}
+
+/* Fills what the server decides in a need body before validation: kind,
+ * id (from the path, or a new one), the enterprise of an enterprise token,
+ * "updated". Refuses what the caller may not set. */
+static enum kx_status need_prepare(struct api_req *r, json_object *o,
+                                   const char *path_id, struct kx_error *err)
+{
+    json_object *v = NULL;
+    const char *s;
+    char buf[64];
+
+    if (json_object_object_get_ex(o, "kind", &v)) {
+        s = obj_str(o, "kind", &v);
+        if (!s || strcmp(s, "need") != 0)
+            return kx_error_set(err, KX_BADINPUT, "kind",
+                                "expected \"need\" (or leave it out)");
+    } else {
+        json_object_object_add(o, "kind", json_object_new_string("need"));
+    }
+    if (json_object_object_get_ex(o, "deleted", &v))
+        return kx_error_set(err, KX_BADINPUT, "deleted",
+                            "use DELETE /v1/needs/{id} to delete a need");
+    if (path_id) {
+        if (json_object_object_get_ex(o, "id", &v)) {
+            s = obj_str(o, "id", &v);
+            if (!s || strcmp(s, path_id) != 0)
+                return kx_error_set(err, KX_BADINPUT, "id",
+                                    "the id in the body must match the URL "
+                                    "(%s) or be left out", path_id);
+        } else {
+            json_object_object_add(o, "id", json_object_new_string(path_id));
+        }
+    } else if (!json_object_object_get_ex(o, "id", &v)) {
+        unsigned char rnd[4];
+        char day[16];
+
+        if (api_random(rnd, sizeof rnd) != KX_OK)
+            return kx_error_set(err, KX_IO, "", "cannot read /dev/urandom");
+        api_time_iso(day, sizeof day);
+        snprintf(buf, sizeof buf, "N%.4s%.2s%.2s-%02x%02x%02x%02x", day,
+                 day + 5, day + 8, rnd[0], rnd[1], rnd[2], rnd[3]);
+        json_object_object_add(o, "id", json_object_new_string(buf));
+    }
+    if (r->who.role == API_ROLE_ENTERPRISE) {
+        if (!json_object_object_get_ex(o, "enterprise", &v)) {
+            json_object_object_add(o, "enterprise",
+                                   json_object_new_string(r->who.enterprise));
+        } else if ((s = obj_str(o, "enterprise", &v)) != NULL &&
+                   strcmp(s, r->who.enterprise) != 0) {
+            return kx_error_set(err, KX_FORBIDDEN, "enterprise",
+                                "this token posts needs for %s only",
+                                r->who.enterprise);
+        }
+    }
+    if (!json_object_object_get_ex(o, "updated", &v)) {
+        api_time_iso(buf, sizeof buf);
+        json_object_object_add(o, "updated", json_object_new_string(buf));
+    }
+    return KX_OK;
+}
+
+/* The top matches of a stored need as a JSON array, or NULL with *why
+ * saying why there are none (a closed need, nothing to match on). */
+static json_object *top_matches(struct api_req *r, const char *key,
+                                size_t top, char *why, size_t wn)
+{
+    struct match_request req;
+    struct match_result *res = NULL;
+    struct kx_error err;
+    struct api_slot *sl;
+    json_object *o, *a = NULL;
+    enum kx_status st;
+
+    why[0] = '\0';
+    kx_error_clear(&err);
+    if (!(sl = api_req_slot(r, &st))) {
+        snprintf(why, wn, "%s", kx_status_str(st));
+        return NULL;
+    }
+    memset(&req, 0, sizeof req);
+    req.need_key = key;
+    req.top = top;
+    st = match_need(sl->mc, &req, &res, &err);
+    if (st == KX_XAPIAN) {
+        api_slot_refresh(sl);
+        st = match_need(sl->mc, &req, &res, &err);
+    }
+    if (st != KX_OK) {
+        snprintf(why, wn, "%s", err.msg[0] ? err.msg : kx_status_str(st));
+        return NULL;
+    }
+    o = match_result_json(res, r->srv->tx);
+    api_match_json_names(o, r->srv->tx, r->srv->st);
+    match_result_free(res);
+    if (json_object_object_get_ex(o, "matches", &a))
+        json_object_get(a);
+    json_object_put(o);
+    return a;
+}
+
+/* The reply to a write: {id, key, record, labels, matches[, match_note]}. */
+static enum MHD_Result reply_written(struct api_req *r, unsigned http,
+                                     const char *key)
+{
+    struct kx_record *rec = NULL;
+    struct kx_error err;
+    store_txn *t = NULL;
+    json_object *o, *m;
+    char why[600];
+    enum kx_status st;
+
+    kx_error_clear(&err);
+    if ((st = store_txn_begin(r->srv->st, 0, &t)) != KX_OK ||
+        (st = api_record_load(t, key, &rec, &err)) != KX_OK) {
+        store_txn_abort(t);
+        return api_reply_kx(r, st, &err);
+    }
+    o = api_record_view(r, t, rec);
+    record_free(rec);
+    store_txn_abort(t);
+    if (!o)
+        return api_reply_error(r, KX_NOMEM, "", "out of memory");
+    json_object_object_add(o, "id", json_object_new_string(strchr(key, ':') + 1));
+    json_object_object_add(o, "key", json_object_new_string(key));
+    m = top_matches(r, key, POST_MATCHES, why, sizeof why);
+    json_object_object_add(o, "matches", m ? m : json_object_new_array());
+    if (!m)
+        json_object_object_add(o, "match_note", json_object_new_string(why));
+    return api_reply_json(r, http, o);
+}
+
+/* Validates a need body into *rec (the caller's). */
+static enum kx_status need_parse(struct api_req *r, const char *path_id,
+                                 struct kx_record **rec, struct kx_error *err)
+{
+    json_object *o = NULL;
+    enum kx_status st;
+
+    *rec = NULL;
+    if ((st = api_req_body(r, &o, err)) != KX_OK)
+        return st;
+    if ((st = need_prepare(r, o, path_id, err)) == KX_OK)
+        st = record_from_json(o, r->srv->tx, rec, err);
+    json_object_put(o); /* the record holds its own reference */
+    return st;
+}
+
+/* Under the write lock: the need's enterprise must exist. */
+static enum kx_status check_enterprise(store_txn *t, const struct kx_record *rec,
+                                       struct kx_error *err)
+{
+    const char *v;
+
+    if (store_record_get(t, rec->enterprise, &v, NULL) != KX_OK)
+        return kx_error_set(err, KX_NOTFOUND, "enterprise", "no record %s",
+                            rec->enterprise);
+    return KX_OK;
+}
+
+/* Stores rec and logs it, under the write lock. */
+static enum kx_status put_need(struct api_req *r, struct kx_record *rec,
+                               const char *what, int *changed,
+                               struct kx_error *err)
+{
+    enum store_change ch = STORE_UNCHANGED;
+    enum kx_status st = idx_put(r->srv->x, rec, &ch);
+
+    *changed = 0;
+    if (st != KX_OK)
+        return kx_error_set(err, st, "", "writing %s: %s", rec->key,
+                            xap_errmsg(idx_xap(r->srv->x))[0]
+                                ? xap_errmsg(idx_xap(r->srv->x))
+                                : store_errmsg());
+    *changed = ch != STORE_UNCHANGED;
+    if (api_audit_write(r->srv->st, &r->who, what, rec->key) != KX_OK)
+        fprintf(stderr, "kxmatch serve: cannot append to the audit log: "
+                        "%s\n", store_errmsg());
+    return KX_OK;
+}
+
+enum MHD_Result api_route_need_post(struct api_req *r)
+{
+    struct kx_record *rec = NULL;
+    struct kx_error err;
+    store_txn *t = NULL;
+    char key[KX_KEY_MAX];
+    const char *v;
+    enum kx_status st;
+    int changed = 0;
+
+    kx_error_clear(&err);
+    if ((st = api_req_params_check(r, NULL, &err)) != KX_OK ||
+        (st = need_parse(r, NULL, &rec, &err)) != KX_OK)
+        return api_reply_kx(r, st, &err);
+    snprintf(key, sizeof key, "%s", rec->key);
+    api_write_lock(r->srv);
+    if ((st = store_txn_begin(r->srv->st, 0, &t)) == KX_OK) {
+        if (store_record_get(t, key, &v, NULL) == KX_OK)
+            st = kx_error_set(&err, KX_EXISTS, "id",
+                              "%s exists (change it with PUT /v1/needs/%s)",
+                              key, rec->id);
+        else
+            st = check_enterprise(t, rec, &err);
+        store_txn_abort(t);
+    }
+    if (st == KX_OK)
+        st = put_need(r, rec, "need.create", &changed, &err);
+    api_write_unlock(r->srv, changed);
+    record_free(rec);
+    if (st != KX_OK)
+        return api_reply_kx(r, st, &err);
+    return reply_written(r, 201, key);
+}
+
+enum MHD_Result api_route_need_put(struct api_req *r)
+{
+    struct kx_record *rec = NULL, *old = NULL;
+    struct kx_error err;
+    store_txn *t = NULL;
+    char key[KX_KEY_MAX];
+    enum kx_status st;
+    int changed = 0;
+
+    kx_error_clear(&err);
+    if ((st = api_req_params_check(r, NULL, &err)) != KX_OK ||
+        (st = need_key(r, key, &err)) != KX_OK ||
+        (st = need_parse(r, r->arg[0], &rec, &err)) != KX_OK)
+        return api_reply_kx(r, st, &err);
+    api_write_lock(r->srv);
+    if ((st = store_txn_begin(r->srv->st, 0, &t)) == KX_OK) {
+        st = api_record_load(t, key, &old, &err);
+        if (st == KX_OK) {
+            st = api_need_access(t, r->srv->tx, &r->who, old);
+            if (st == KX_NOTFOUND)
+                kx_error_set(&err, st, "id", "no record %s", key);
+            else if (st == KX_OK)
+                st = api_need_write_access(&r->who, old);
+            if (st == KX_FORBIDDEN)
+                kx_error_set(&err, st, "id", "this token may not change %s",
+                             key);
+        }
+        if (st == KX_OK)
+            st = check_enterprise(t, rec, &err);
+        store_txn_abort(t);
+    }
+    if (st == KX_OK)
+        st = put_need(r, rec, "need.update", &changed, &err);
+    api_write_unlock(r->srv, changed);
+    record_free(rec);
+    record_free(old);
+    if (st != KX_OK)
+        return api_reply_kx(r, st, &err);
+    return reply_written(r, 200, key);
+}
+
+enum MHD_Result api_route_need_delete(struct api_req *r)
+{
+    struct kx_record *old = NULL, *del = NULL;
+    struct kx_error err;
+    store_txn *t = NULL;
+    char key[KX_KEY_MAX];
+    json_object *o;
+    enum kx_status st;
+    int changed = 0;
+
+    kx_error_clear(&err);
+    if ((st = api_req_params_check(r, NULL, &err)) != KX_OK ||
+        (st = need_key(r, key, &err)) != KX_OK)
+        return api_reply_kx(r, st, &err);
+    api_write_lock(r->srv);
+    if ((st = store_txn_begin(r->srv->st, 0, &t)) == KX_OK) {
+        st = api_record_load(t, key, &old, &err);
+        if (st == KX_OK) {
+            st = api_need_access(t, r->srv->tx, &r->who, old);
+            if (st == KX_NOTFOUND)
+                kx_error_set(&err, st, "id", "no record %s", key);
+            else if (st == KX_OK)
+                st = api_need_write_access(&r->who, old);
+            if (st == KX_FORBIDDEN)
+                kx_error_set(&err, st, "id", "this token may not delete %s",
+                             key);
+        }
+        store_txn_abort(t);
+    }
+    if (st == KX_OK) {
+        o = json_object_new_object();
+        json_object_object_add(o, "kind", json_object_new_string("need"));
+        json_object_object_add(o, "id", json_object_new_string(r->arg[0]));
+        json_object_object_add(o, "deleted", json_object_new_boolean(1));
+        st = record_from_json(o, r->srv->tx, &del, &err);
+        json_object_put(o);
+    }
+    if (st == KX_OK)
+        st = put_need(r, del, "need.delete", &changed, &err);
+    api_write_unlock(r->srv, changed);
+    record_free(old);
+    record_free(del);
+    if (st != KX_OK)
+        return api_reply_kx(r, st, &err);
+    o = json_object_new_object();
+    json_object_object_add(o, "deleted", json_object_new_string(key));
+    return api_reply_json(r, 200, o);
+}
+
+/* Loads a need the caller may read; err says why not. */
+static enum kx_status load_readable(struct api_req *r, store_txn *t,
+                                    const char *key, struct kx_record **rec,
+                                    struct kx_error *err)
+{
+    enum kx_status st = api_record_load(t, key, rec, err);
+
+    if (st != KX_OK)
+        return st;
+    st = api_need_access(t, r->srv->tx, &r->who, *rec);
+    if (st == KX_NOTFOUND)
+        kx_error_set(err, st, "id", "no record %s", key);
+    else if (st == KX_FORBIDDEN)
+        kx_error_set(err, st, "id",
+                     "%s is not one of the needs this token may read", key);
+    if (st != KX_OK) {
+        record_free(*rec);
+        *rec = NULL;
+    }
+    return st;
+}
+
+enum MHD_Result api_route_need_get(struct api_req *r)
+{
+    struct kx_record *rec = NULL;
+    struct kx_error err;
+    store_txn *t = NULL;
+    char key[KX_KEY_MAX];
+    json_object *o;
+    enum kx_status st;
+
+    kx_error_clear(&err);
+    if ((st = api_req_params_check(r, NULL, &err)) != KX_OK ||
+        (st = need_key(r, key, &err)) != KX_OK)
+        return api_reply_kx(r, st, &err);
+    if ((st = store_txn_begin(r->srv->st, 0, &t)) != KX_OK)
+        return api_reply_error(r, st, "", "%s", store_errmsg());
+    if ((st = load_readable(r, t, key, &rec, &err)) != KX_OK) {
+        store_txn_abort(t);
+        return api_reply_kx(r, st, &err);
+    }
+    o = api_record_view(r, t, rec);
+    record_free(rec);
+    store_txn_abort(t);
+    return api_reply_json(r, 200, o);
+}
+
+enum MHD_Result api_route_need_matches(struct api_req *r)
+{
+    static const char *const allowed[] = {"top", "kinds", NULL};
+    struct match_request req;
+    struct match_result *res = NULL;
+    struct kx_record *rec = NULL;
+    struct kx_error err;
+    struct api_slot *sl;
+    store_txn *t = NULL;
+    const char *kinds[KX_KIND_LAST + 1];
+    char key[KX_KEY_MAX], kbuf[256];
+    unsigned top;
+    size_t nk;
+    int closed;
+    json_object *o;
+    enum kx_status st;
+
+    kx_error_clear(&err);
+    memset(&req, 0, sizeof req);
+    if ((st = api_req_params_check(r, allowed, &err)) != KX_OK ||
+        (st = api_req_uint(r, "top", 10, 1, 50, &top, &err)) != KX_OK ||
+        (st = need_key(r, key, &err)) != KX_OK)
+        return api_reply_kx(r, st, &err);
+    nk = api_req_list(r, "kinds", kbuf, sizeof kbuf, kinds, KX_KIND_LAST);
+    if (nk > KX_KIND_LAST)
+        return api_reply_error(r, KX_BADINPUT, "kinds", "too many kinds");
+    for (size_t i = 0; i < nk; i++) {
+        enum kx_kind k = record_kind_parse(kinds[i]);
+        if (k == KX_KIND_LAST || !(MATCH_PARTNER_KINDS & (1u << k)))
+            return api_reply_error(r, KX_BADINPUT, "kinds",
+                                   "\"%.40s\" is not a partner kind "
+                                   "(expected expert, academician, society, "
+                                   "result)", kinds[i]);
+        req.kinds |= 1u << k;
+    }
+    if ((st = store_txn_begin(r->srv->st, 0, &t)) != KX_OK)
+        return api_reply_error(r, st, "", "%s", store_errmsg());
+    st = load_readable(r, t, key, &rec, &err);
+    store_txn_abort(t);
+    if (st != KX_OK)
+        return api_reply_kx(r, st, &err);
+    closed = rec->status && strcmp(rec->status, "closed") == 0;
+    record_free(rec);
+    if (closed)
+        return api_reply_error(r, KX_CONFLICT, "status",
+                               "%s is closed: closed needs are not matched",
+                               key);
+    if (!(sl = api_req_slot(r, &st)))
+        return api_reply_error(r, st, "", "cannot open a reader");
+    req.need_key = key;
+    req.top = top;
+    st = match_need(sl->mc, &req, &res, &err);
+    if (st == KX_XAPIAN) {
+        api_slot_refresh(sl);
+        kx_error_clear(&err);
+        st = match_need(sl->mc, &req, &res, &err);
+    }
+    if (st != KX_OK)
+        return api_reply_kx(r, st, &err);
+    o = match_result_json(res, r->srv->tx);
+    api_match_json_names(o, r->srv->tx, r->srv->st);
+    match_result_free(res);
+    return api_reply_json(r, 200, o);
+}
+
+/* ---- GET /v1/needs ------------------------------------------------------- */
+
+struct keys {
+    char **v;
+    size_t n, cap;
+    const char *prefix;
+    enum kx_status st;
+};
+
+static int keys_add(void *vctx, const char *key)
+{
+    struct keys *k = vctx;
+
+    if (k->prefix && strncmp(key, k->prefix, strlen(k->prefix)) != 0)
+        return 0;
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? 2 * k->cap : 64;
+        char **v = realloc(k->v, cap * sizeof *v);
+        if (!v) {
+            k->st = KX_NOMEM;
+            return 1;
+        }
+        k->v = v;
+        k->cap = cap;
+    }
+    if (!(k->v[k->n] = strdup(key))) {
+        k->st = KX_NOMEM;
+        return 1;
+    }
+    k->n++;
+    return 0;
+}
+
+static void keys_free(struct keys *k)
+{
+    for (size_t i = 0; i < k->n; i++)
+        free(k->v[i]);
+    free(k->v);
+}
+
+static int by_updated_desc(const void *a, const void *b)
+{
+    json_object *x = *(json_object *const *)a, *y = *(json_object *const *)b;
+    json_object *ux = NULL, *uy = NULL, *kx = NULL, *ky = NULL;
+    int c;
+
+    json_object_object_get_ex(x, "updated", &ux);
+    json_object_object_get_ex(y, "updated", &uy);
+    c = strcmp(uy ? json_object_get_string(uy) : "",
+               ux ? json_object_get_string(ux) : "");
+    if (c)
+        return c;
+    json_object_object_get_ex(x, "key", &kx);
+    json_object_object_get_ex(y, "key", &ky);
+    return strcmp(json_object_get_string(kx), json_object_get_string(ky));
+}
+
+static void add_opt(json_object *o, const char *k, const char *v)
+{
+    if (v)
+        json_object_object_add(o, k, json_object_new_string(v));
+}
+
+enum MHD_Result api_route_needs_list(struct api_req *r)
+{
+    static const char *const allowed[] = {"status", "enterprise", "page",
+                                          "per_page", NULL};
+    struct keys keys = {NULL, 0, 0, "need:", KX_OK};
+    struct kx_error err;
+    store_txn *t = NULL;
+    const char *status = api_req_param(r, "status");
+    const char *ent = api_req_param(r, "enterprise");
+    char tag[KX_KEY_MAX + 4];
+    unsigned page, per;
+    json_object **rows = NULL, *o, *a;
+    size_t nrows = 0;
+    enum kx_status st;
+
+    kx_error_clear(&err);
+    if ((st = api_req_params_check(r, allowed, &err)) != KX_OK ||
+        (st = api_req_uint(r, "page", 1, 1, 100000, &page, &err)) != KX_OK ||
+        (st = api_req_uint(r, "per_page", 50, 1, 500, &per, &err)) != KX_OK)
+        return api_reply_kx(r, st, &err);
+    if (status && strcmp(status, "open") != 0 &&
+        strcmp(status, "matched") != 0 && strcmp(status, "closed") != 0)
+        return api_reply_error(r, KX_BADINPUT, "status",
+                               "expected open, matched or closed");
+    if (r->who.role == API_ROLE_ENTERPRISE)
+        ent = r->who.enterprise;
+    if (ent && record_key_parse(ent, NULL, NULL, NULL) != KX_OK)
+        return api_reply_error(r, KX_BADINPUT, "enterprise",
+                               "expected enterprise:ID");
+    snprintf(tag, sizeof tag, ent ? "F:%s" : "K:need", ent);
+    if ((st = store_txn_begin(r->srv->st, 0, &t)) != KX_OK)
+        return api_reply_error(r, st, "", "%s", store_errmsg());
+    st = store_posting_each(t, tag, keys_add, &keys);
+    if (st == KX_OK)
+        st = keys.st;
+    if (st == KX_OK && !(rows = calloc(keys.n + 1, sizeof *rows)))
+        st = KX_NOMEM;
+    for (size_t i = 0; st == KX_OK && i < keys.n; i++) {
+        struct kx_record *rec = NULL;
+
+        if (api_record_load(t, keys.v[i], &rec, NULL) != KX_OK)
+            continue;
+        if (api_need_access(t, r->srv->tx, &r->who, rec) == KX_OK &&
+            (!status || strcmp(status, rec->status ? rec->status : "open") == 0)) {
+            o = json_object_new_object();
+            add_opt(o, "key", rec->key);
+            add_opt(o, "id", rec->id);
+            add_opt(o, "name", rec->name);
+            add_opt(o, "enterprise", rec->enterprise);
+            add_opt(o, "status", rec->status ? rec->status : "open");
+            add_opt(o, "visibility", rec->visibility ? rec->visibility : "public");
+            add_opt(o, "region", rec->region);
+            if (rec->region)
+                add_opt(o, "region_name", api_region_name(r->srv->tx, rec->region));
+            add_opt(o, "deadline", rec->deadline);
+            add_opt(o, "updated", rec->updated);
+            rows[nrows++] = o;
+        }
+        record_free(rec);
+    }
+    store_txn_abort(t);
+    keys_free(&keys);
+    if (st != KX_OK) {
+        for (size_t i = 0; i < nrows; i++)
+            json_object_put(rows[i]);
+        free(rows);
+        return api_reply_error(r, st, "", "listing needs: %s", store_errmsg());
+    }
+    qsort(rows, nrows, sizeof *rows, by_updated_desc);
+    o = json_object_new_object();
+    a = json_object_new_array();
+    for (size_t i = 0; i < nrows; i++) {
+        if (i >= (size_t)(page - 1) * per && i < (size_t)page * per)
+            json_object_array_add(a, rows[i]);
+        else
+            json_object_put(rows[i]);
+    }
+    free(rows);
+    json_object_object_add(o, "total", json_object_new_int64((int64_t)nrows));
+    json_object_object_add(o, "page", json_object_new_int((int)page));
+    json_object_object_add(o, "per_page", json_object_new_int((int)per));
+    json_object_object_add(o, "needs", a);
+    return api_reply_json(r, 200, o);
+}

@@ -1,0 +1,516 @@
+/* app.js - what every kxmatch page shares: Chinese and English, the token,
+ * calls to the API, DOM helpers, the explanation of a match score and the
+ * SVG charts. Plain JS, nothing loaded from elsewhere. */
+'use strict';
+
+const KX = (() => {
+  /* ---- languages ------------------------------------------------------- */
+
+  const I18N = {
+    brand: ['科协技术需求对接', 'S&T needs matching'],
+    nav_home: ['首页', 'Home'],
+    nav_enterprise: ['企业', 'Enterprise'],
+    nav_liaison: ['联络员', 'Liaison'],
+    nav_dashboard: ['看板', 'Dashboard'],
+    lang_switch: ['English', '中文'],
+    logout: ['退出', 'Log out'],
+    login_title: ['使用令牌登录', 'Log in with your token'],
+    login: ['登录', 'Log in'],
+    token_ph: ['kx_ 开头的令牌', 'token starting with kx_'],
+    login_hint: ['令牌由科协管理员使用 kxmatch token create 生成。',
+                 'Tokens are issued by the 科协 administrator (kxmatch token create).'],
+    login_failed: ['令牌无效或已撤销', 'The token is not valid or was revoked'],
+    wrong_role: ['此页面需要以下角色之一:', 'This page needs one of these roles: '],
+    role_enterprise: ['企业', 'enterprise'],
+    role_liaison: ['联络员', 'liaison officer'],
+    role_admin: ['管理员', 'administrator'],
+    loading: ['加载中…', 'Loading…'],
+    none: ['暂无', 'None yet'],
+    error: ['出错了', 'Error'],
+    /* enterprise */
+    my_needs: ['我的需求', 'My needs'],
+    new_need: ['新建需求', 'New need'],
+    post_need: ['发布技术需求', 'Post a technology need'],
+    edit_need: ['修改需求', 'Edit need'],
+    f_name: ['需求名称', 'Title'],
+    f_text: ['需求描述(背景、现状、技术指标、合作方式)',
+             'Description (background, problem, targets, cooperation)'],
+    f_tags: ['关键词(用逗号分隔)', 'Keywords (comma separated)'],
+    f_region: ['所在地区', 'Region'],
+    f_visibility: ['可见性', 'Visibility'],
+    f_status: ['状态', 'Status'],
+    f_budget: ['预算(元)', 'Budget (CNY)'],
+    f_deadline: ['截止日期', 'Deadline'],
+    f_industries: ['行业代码(GB/T 4754)', 'Industry codes (GB/T 4754)'],
+    f_disciplines: ['学科代码(NSFC)', 'Discipline codes (NSFC)'],
+    code_ph: ['输入名称或代码查找', 'type a name or code'],
+    vis_public: ['公开', 'public'],
+    vis_confidential: ['保密(仅本企业和管理员可见)', 'confidential (you and admins only)'],
+    confidential: ['保密', 'confidential'],
+    st_open: ['征集中', 'open'],
+    st_matched: ['已对接', 'matched'],
+    st_closed: ['已关闭', 'closed'],
+    region_unset: ['(未指定)', '(not given)'],
+    publish: ['发布需求', 'Post need'],
+    save: ['保存修改', 'Save changes'],
+    delete: ['删除', 'Delete'],
+    confirm_delete: ['确定删除该需求?', 'Delete this need?'],
+    posted: ['已发布,以下是推荐的合作方', 'Posted: here are the recommended partners'],
+    saved: ['已保存', 'Saved'],
+    deleted: ['已删除', 'Deleted'],
+    ranked_partners: ['推荐合作方', 'Recommended partners'],
+    no_matches: ['暂无匹配结果', 'No matches yet'],
+    /* explanation */
+    c_text: ['文本', 'text'],
+    c_taxonomy: ['行业/学科', 'codes'],
+    c_region: ['地域', 'region'],
+    c_profile: ['资质', 'profile'],
+    w_terms: ['关键词', 'Words'],
+    w_codes: ['共同代码', 'Shared codes'],
+    w_region: ['地域关系', 'Region'],
+    w_via: ['经由', 'Via'],
+    inferred: ['推断', 'inferred'],
+    score: ['匹配度', 'score'],
+    'same township': ['同乡镇', 'same township'],
+    'same county': ['同县区', 'same county'],
+    'same city': ['同市', 'same city'],
+    'same province': ['同省', 'same province'],
+    elsewhere: ['省外', 'elsewhere'],
+    unknown: ['未知', 'unknown'],
+    k_expert: ['专家', 'expert'],
+    k_academician: ['院士', 'academician'],
+    k_society: ['学会', 'society'],
+    k_result: ['成果', 'result'],
+    k_need: ['需求', 'need'],
+    k_enterprise: ['企业', 'enterprise'],
+    /* liaison */
+    search_ph: ['搜索需求、专家、学会、成果…', 'Search needs, experts, societies, results…'],
+    search: ['搜索', 'Search'],
+    filters: ['筛选', 'Filters'],
+    all_kinds: ['全部类型', 'All kinds'],
+    facet_kind: ['类型', 'Kind'],
+    facet_region: ['地区', 'Region'],
+    facet_industry: ['行业', 'Industry'],
+    facet_discipline: ['学科', 'Discipline'],
+    results: ['搜索结果', 'Results'],
+    of_about: ['共约 ', 'about '],
+    items: [' 条', ' in all'],
+    prev: ['上一页', 'Previous'],
+    next: ['下一页', 'Next'],
+    show_partners: ['推荐合作方', 'Ranked partners'],
+    show_needs: ['匹配需求', 'Matching needs'],
+    shortlist_add: ['加入候选', 'Shortlist'],
+    shortlisted_already: ['已在清单', 'On the list'],
+    shortlist: ['候选清单与对接进度', 'Shortlist and pipeline'],
+    export_csv: ['导出 CSV', 'Export CSV'],
+    col_need: ['需求', 'Need'],
+    col_partner: ['合作方', 'Partner'],
+    col_kind: ['类型', 'Kind'],
+    col_org: ['单位', 'Organisation'],
+    col_stage: ['阶段', 'Stage'],
+    col_updated: ['更新时间', 'Updated'],
+    col_need_key: ['需求编号', 'Need key'],
+    col_need_name: ['需求名称', 'Need'],
+    col_partner_name: ['合作方名称', 'Partner'],
+    col_partner_key: ['合作方编号', 'Partner key'],
+    col_note: ['备注', 'Note'],
+    s_shortlisted: ['候选', 'shortlisted'],
+    s_contacted: ['已联系', 'contacted'],
+    s_declined: ['已婉拒', 'declined'],
+    s_agreement_signed: ['已签约', 'agreement signed'],
+    close: ['关闭', 'Close'],
+    /* dashboard */
+    dash_title: ['科协技术对接看板', '科协 matching dashboard'],
+    scope_all: ['全部地区', 'All regions'],
+    t_needs: ['需求', 'Needs'],
+    t_needs_open: ['征集中', 'Open'],
+    t_results: ['成果', 'Results'],
+    t_matches: ['对接', 'Matches'],
+    t_agreements: ['签约', 'Agreements'],
+    by_county: ['各县区需求、对接与签约', 'Needs, matches and agreements by county'],
+    by_industry: ['各行业需求与成果(前 10)', 'Needs and results by industry (top 10)'],
+    funnel: ['对接漏斗', 'Pipeline funnel'],
+    declined_n: ['已婉拒:', 'Declined: '],
+    home_intro: ['企业发布技术需求,联络员检索专家、院士、学会和科技成果并跟进对接,看板汇总全市进展。',
+                 'Enterprises post technology needs; liaison officers search experts, academicians, societies and results and broker the matches; the dashboard sums it up.'],
+    home_enterprise: ['发布和修改技术需求,查看推荐的合作方及匹配理由。',
+                      'Post and edit needs; see ranked partners and why they fit.'],
+    home_liaison: ['分面检索,查看需求的推荐合作方,加入候选并记录对接进度,导出清单。',
+                   'Faceted search, ranked partners, shortlist, pipeline stages, CSV export.'],
+    home_dashboard: ['各县区、各行业的需求、对接与签约,以及对接漏斗。',
+                     'Needs, matches and agreements by county and industry; the funnel.'],
+  };
+
+  let lang = localStorage.getItem('kxLang') === 'en' ? 'en' : 'zh';
+
+  function t(key) {
+    const e = I18N[key];
+    return e ? e[lang === 'en' ? 1 : 0] : key;
+  }
+
+  function applyI18n(root) {
+    (root || document).querySelectorAll('[data-i18n]').forEach((n) => {
+      n.textContent = t(n.dataset.i18n);
+    });
+    (root || document).querySelectorAll('[data-i18n-ph]').forEach((n) => {
+      n.placeholder = t(n.dataset.i18nPh);
+    });
+    document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
+  }
+
+  const langListeners = [];
+  function setLang(l) {
+    lang = l;
+    localStorage.setItem('kxLang', l);
+    applyI18n();
+    langListeners.forEach((f) => f());
+  }
+
+  /* ---- DOM ------------------------------------------------------------- */
+
+  function el(tag, attrs, ...kids) {
+    const n = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === 'class') n.className = v;
+      else if (k === 'text') n.textContent = v;
+      else if (k.startsWith('on')) n.addEventListener(k.slice(2), v);
+      else if (k === 'dataset') Object.assign(n.dataset, v);
+      else n.setAttribute(k, v === true ? '' : v);
+    }
+    for (const c of kids.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      n.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return n;
+  }
+
+  const SVGNS = 'http://www.w3.org/2000/svg';
+  function svg(tag, attrs, ...kids) {
+    const n = document.createElementNS(SVGNS, tag);
+    for (const [k, v] of Object.entries(attrs || {}))
+      if (v !== null && v !== undefined) n.setAttribute(k, v);
+    for (const c of kids.flat())
+      if (c !== null && c !== undefined)
+        n.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return n;
+  }
+
+  function clear(n) {
+    while (n.firstChild) n.removeChild(n.firstChild);
+    return n;
+  }
+
+  function $(sel) {
+    return document.querySelector(sel);
+  }
+
+  /* ---- the API ---------------------------------------------------------- */
+
+  let token = localStorage.getItem('kxToken') || '';
+
+  class ApiError extends Error {
+    constructor(status, code, message, field) {
+      super(message);
+      this.status = status;
+      this.code = code;
+      this.field = field || '';
+    }
+  }
+
+  async function api(method, path, body) {
+    const opts = {method, headers: {}};
+    if (token) opts.headers.Authorization = 'Bearer ' + token;
+    if (body !== undefined) {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.body = JSON.stringify(body);
+    }
+    const res = await fetch(path, opts);
+    let data = null;
+    try {
+      data = await res.json();
+    } catch (e) {
+      data = null;
+    }
+    if (!res.ok) {
+      const e = (data && data.error) || {};
+      throw new ApiError(res.status, e.code || 'error',
+                         e.message || res.statusText, e.field);
+    }
+    return data;
+  }
+
+  /* ---- the page frame: header, language, login ------------------------- */
+
+  let who = null;
+
+  function header() {
+    const h = $('header.top');
+    if (!h) return;
+    $('#lang').addEventListener('click', () => setLang(lang === 'en' ? 'zh' : 'en'));
+    const out = $('#logout');
+    if (out)
+      out.addEventListener('click', () => {
+        localStorage.removeItem('kxToken');
+        token = '';
+        location.reload();
+      });
+  }
+
+  function showWho() {
+    const w = $('#who');
+    if (!w || !who) return;
+    let scope = '';
+    if (who.role === 'enterprise') scope = who.enterprise_name || who.enterprise;
+    else if (who.role === 'liaison') scope = who.region_name || who.region;
+    w.textContent = t('role_' + who.role) + (scope ? ' · ' + scope : '');
+  }
+
+  /* Shows the login form until a token of an allowed role is given, then
+   * calls start(who). */
+  async function init(roles, start) {
+    applyI18n();
+    header();
+    langListeners.push(showWho);
+    const form = $('#login-form');
+    const login = $('#login');
+    const app = $('#app');
+    const err = $('#login-error');
+    async function attempt() {
+      try {
+        who = await api('GET', '/v1/whoami');
+      } catch (e) {
+        who = null;
+        if (token) err.textContent = t('login_failed');
+        login.hidden = false;
+        app.hidden = true;
+        return;
+      }
+      if (!roles.includes(who.role)) {
+        err.textContent = t('wrong_role') + roles.map((r) => t('role_' + r)).join(' / ');
+        login.hidden = false;
+        app.hidden = true;
+        return;
+      }
+      err.textContent = '';
+      login.hidden = true;
+      app.hidden = false;
+      $('#logout').hidden = false;
+      showWho();
+      start(who);
+    }
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      token = $('#token').value.trim();
+      localStorage.setItem('kxToken', token);
+      attempt();
+    });
+    if (token) attempt();
+    else login.hidden = false;
+  }
+
+  /* ---- formatting ------------------------------------------------------- */
+
+  function pct(x) {
+    return Math.round((x || 0) * 100);
+  }
+
+  function kindName(k) {
+    return t('k_' + k);
+  }
+
+  function stageName(s) {
+    return t('s_' + s);
+  }
+
+  function dateOf(iso) {
+    return (iso || '').replace('T', ' ').replace('Z', '').slice(0, 16);
+  }
+
+  function toast(msg, bad) {
+    let n = $('#toast');
+    if (!n) {
+      n = el('div', {id: 'toast', role: 'status'});
+      document.body.append(n);
+    }
+    n.textContent = msg;
+    n.className = bad ? 'show bad' : 'show';
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { n.className = ''; }, 3500);
+  }
+
+  /* ---- the explanation of a match --------------------------------------- */
+
+  const COMPONENTS = ['text', 'taxonomy', 'region', 'profile'];
+
+  function legend() {
+    return el('div', {class: 'legend'},
+      COMPONENTS.map((c) => el('span', {class: 'lg c-' + c}, el('i'), t('c_' + c))));
+  }
+
+  /* A stacked bar: each component's weighted share of the score. */
+  function scoreBar(why) {
+    const bar = el('div', {class: 'scorebar', role: 'img'});
+    const parts = [];
+    for (const c of COMPONENTS) {
+      const w = (why.components || {})[c];
+      if (w === undefined) continue;
+      const seg = el('span', {class: 'seg c-' + c, title: t('c_' + c) + ' ' + w.toFixed(3),
+                              dataset: {component: c, value: w}});
+      seg.style.width = Math.max(0, Math.min(100, w * 100)) + '%';
+      bar.append(seg);
+      parts.push(t('c_' + c) + ' ' + pct(w));
+    }
+    bar.setAttribute('aria-label', parts.join(', '));
+    return bar;
+  }
+
+  function whyList(m) {
+    const why = m.why || {};
+    const dl = el('dl', {class: 'why'});
+    if (why.terms && why.terms.length)
+      dl.append(el('dt', {text: t('w_terms')}),
+                el('dd', {class: 'terms'}, why.terms.map((x) =>
+                  el('span', {class: 'term', title: pct(x.share) + '%'}, x.term))));
+    if (why.codes && why.codes.length)
+      dl.append(el('dt', {text: t('w_codes')}),
+                el('dd', {class: 'codes'}, why.codes.map((c) =>
+                  el('span', {class: 'code' + (c.inferred ? ' inferred' : ''),
+                              title: c.need + ' ~ ' + c.partner + (c.inferred ? ' (' + t('inferred') + ')' : '')},
+                     el('b', {}, c.meet), ' ', c.meet_name || ''))));
+    if (why.region)
+      dl.append(el('dt', {text: t('w_region')}),
+                el('dd', {class: 'region'}, t(why.region.relation),
+                   why.region.partner_name ? ' · ' + why.region.partner_name : ''));
+    if (why.via)
+      dl.append(el('dt', {text: t('w_via')}), el('dd', {}, why.via_name || why.via));
+    return dl;
+  }
+
+  /* Renders ranked matches into box. opts.action(m) may return a button. */
+  function renderMatches(box, matches, opts) {
+    clear(box);
+    if (!matches || !matches.length) {
+      box.append(el('p', {class: 'empty', text: t('no_matches')}));
+      return;
+    }
+    box.append(legend());
+    const ol = el('ol', {class: 'matches'});
+    matches.forEach((m, i) => {
+      const head = el('div', {class: 'm-head'},
+        el('span', {class: 'rank'}, String(i + 1)),
+        el('span', {class: 'kind k-' + m.kind}, kindName(m.kind)),
+        el('strong', {class: 'm-name'}, m.name || m.key),
+        m.org ? el('span', {class: 'org'}, m.org) : null,
+        el('span', {class: 'score', title: t('score')}, String(pct(m.score))));
+      const li = el('li', {class: 'match', dataset: {key: m.key}}, head, scoreBar(m.why || {}), whyList(m));
+      if (opts && opts.action) {
+        const b = opts.action(m);
+        if (b) li.append(el('div', {class: 'm-actions'}, b));
+      }
+      ol.append(li);
+    });
+    box.append(ol);
+  }
+
+  /* ---- charts ------------------------------------------------------------ */
+
+  const SERIES_COLORS = {
+    needs: '#2b6cb0', needs_open: '#63b3ed', results: '#38a169',
+    matches: '#dd6b20', agreements: '#c53030',
+  };
+
+  /* Horizontal grouped bars: one group per row, one bar per series. Each
+   * bar is a rect.bar with data-series and data-value. */
+  function groupedBars(box, rows, series, label) {
+    clear(box);
+    if (!rows.length) {
+      box.append(el('p', {class: 'empty', text: t('none')}));
+      return;
+    }
+    const max = Math.max(1, ...rows.flatMap((r) => series.map((s) => r[s] || 0)));
+    const barH = 9, gap = 2, groupGap = 12, labelW = 118, width = 560;
+    const groupH = series.length * (barH + gap);
+    const height = rows.length * (groupH + groupGap) + 26;
+    const g = svg('svg', {viewBox: `0 0 ${width} ${height}`, class: 'chart',
+                          role: 'img', 'aria-label': box.dataset.title || ''});
+    series.forEach((s, i) => {
+      g.append(svg('rect', {x: labelW + i * 110, y: 2, width: 10, height: 10,
+                            fill: SERIES_COLORS[s]}),
+               svg('text', {x: labelW + i * 110 + 14, y: 11, class: 'lg'}, t('t_' + s)));
+    });
+    rows.forEach((r, ri) => {
+      const y0 = 24 + ri * (groupH + groupGap);
+      const name = label(r);
+      g.append(svg('text', {x: labelW - 6, y: y0 + groupH / 2 + 3, 'text-anchor': 'end',
+                            class: 'cat'}, name.length > 9 ? name.slice(0, 8) + '…' : name,
+                   svg('title', {}, name)));
+      series.forEach((s, si) => {
+        const v = r[s] || 0;
+        const w = (width - labelW - 40) * v / max;
+        const y = y0 + si * (barH + gap);
+        g.append(svg('rect', {x: labelW, y, width: Math.max(w, v ? 1 : 0), height: barH,
+                              fill: SERIES_COLORS[s], class: 'bar',
+                              'data-series': s, 'data-value': v, 'data-category': r.code},
+                     svg('title', {}, `${name} · ${t('t_' + s)}: ${v}`)),
+                 svg('text', {x: labelW + w + 4, y: y + barH - 1, class: 'val'}, String(v)));
+      });
+    });
+    box.append(g);
+  }
+
+  /* A funnel: one centred bar per step, narrowing with the counts, its
+   * label and the share of the step before at the left. */
+  function funnel(box, steps, extra) {
+    clear(box);
+    const width = 560, stepH = 40, labelW = 150, height = steps.length * stepH + 6;
+    const max = Math.max(1, ...steps.map((s) => s.count));
+    const area = width - labelW - 10;
+    const g = svg('svg', {viewBox: `0 0 ${width} ${height}`, class: 'chart funnel',
+                          role: 'img'});
+    const colors = ['#2b6cb0', '#dd6b20', '#c53030'];
+    steps.forEach((s, i) => {
+      const w = Math.max(4, area * s.count / max);
+      const x = labelW + (area - w) / 2, y = 3 + i * stepH;
+      const prev = i ? steps[i - 1].count : 0;
+      const conv = i && prev ? ` · ${Math.round(100 * s.count / prev)}%` : '';
+      g.append(svg('rect', {x: labelW, y, width: area, height: stepH - 8, rx: 4,
+                            fill: '#edf2f7'}),
+               svg('rect', {x, y, width: w, height: stepH - 8, rx: 4,
+                            fill: colors[i % colors.length], class: 'bar step',
+                            'data-series': s.stage, 'data-value': s.count},
+                   svg('title', {}, `${stageName(s.stage)}: ${s.count}`)),
+               svg('text', {x: labelW - 8, y: y + stepH / 2, 'text-anchor': 'end',
+                            class: 'cat big'}, `${stageName(s.stage)} ${s.count}${conv}`));
+    });
+    box.append(g);
+    if (extra) box.append(el('p', {class: 'note'}, extra));
+  }
+
+  /* ---- CSV --------------------------------------------------------------- */
+
+  function csv(rows) {
+    const cell = (v) => {
+      const s = v === null || v === undefined ? '' : String(v);
+      return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+    };
+    /* The BOM lets spreadsheet programs read the Chinese as UTF-8. */
+    return '\ufeff' + rows.map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
+  }
+
+  function download(name, text, type) {
+    const url = URL.createObjectURL(new Blob([text], {type}));
+    const a = el('a', {href: url, download: name});
+    document.body.append(a);
+    a.click();
+    setTimeout(() => { URL.revokeObjectURL(url); a.remove(); }, 1000);
+  }
+
+  return {
+    t, el, svg, clear, $, api, ApiError, init, applyI18n, pct, kindName,
+    stageName, dateOf, toast, renderMatches, groupedBars, funnel, csv,
+    download, onLang: (f) => langListeners.push(f),
+    get lang() { return lang; },
+    get who() { return who; },
+  };
+})();

@@ -1,0 +1,255 @@
+/* enterprise.js - the enterprise page: post and edit technology needs, and
+ * see the ranked partners of each with the reasons for its score. */
+'use strict';
+
+(() => {
+  const {t, el, $, api, clear} = KX;
+  let editing = null; /* id of the need in the form, null for a new one */
+  let current = null; /* {name, matches, note} shown below the form */
+  const form = $('#need-form');
+  const fld = (n) => form.elements.namedItem(n);
+
+  /* A code field: chips for the chosen codes, suggestions from
+   * /v1/taxonomy as the user types a name or a code. */
+  function codePicker(box) {
+    const taxonomy = box.dataset.taxonomy;
+    const chips = box.querySelector('.chips');
+    const input = box.querySelector('.code-q');
+    const list = box.querySelector('.suggest');
+    const codes = new Map();
+    let timer = null;
+
+    function render() {
+      clear(chips);
+      for (const [code, name] of codes)
+        chips.append(el('span', {class: 'chip', dataset: {code}}, `${code} ${name}`,
+          el('button', {type: 'button', 'aria-label': '×', onclick: () => {
+            codes.delete(code);
+            render();
+          }}, '×')));
+    }
+    async function lookup() {
+      const q = input.value.trim();
+      if (!q) {
+        list.hidden = true;
+        return;
+      }
+      let r;
+      try {
+        r = await api('GET', `/v1/taxonomy/${taxonomy}?limit=12&q=${encodeURIComponent(q)}`);
+      } catch (e) {
+        return;
+      }
+      clear(list);
+      for (const it of r.items)
+        list.append(el('li', {onmousedown: (ev) => {
+          ev.preventDefault();
+          codes.set(it.code, it.name);
+          input.value = '';
+          list.hidden = true;
+          render();
+        }}, el('b', {}, it.code), it.name));
+      list.hidden = !r.items.length;
+    }
+    input.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = setTimeout(lookup, 180);
+    });
+    input.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Enter') return;
+      ev.preventDefault();
+      const first = list.querySelector('li');
+      if (first && !list.hidden)
+        first.dispatchEvent(new MouseEvent('mousedown', {cancelable: true}));
+    });
+    input.addEventListener('blur', () => setTimeout(() => { list.hidden = true; }, 150));
+    return {
+      get: () => [...codes.keys()],
+      set: (names) => {
+        codes.clear();
+        for (const [c, n] of Object.entries(names || {})) codes.set(c, n);
+        render();
+      },
+    };
+  }
+
+  const pickers = {};
+  document.querySelectorAll('.codepick').forEach((b) => {
+    pickers[b.dataset.name] = codePicker(b);
+  });
+
+  async function fillRegions(who) {
+    const sel = fld('region');
+    const own = who.enterprise_region || '';
+    const city = own.length >= 4 ? own.slice(0, 4) + '00' : '';
+    clear(sel).append(el('option', {value: '', 'data-i18n': 'region_unset'}, t('region_unset')));
+    if (!city) return;
+    try {
+      const r = await api('GET', `/v1/taxonomy/region?parent=${city}`);
+      for (const it of r.items) sel.append(el('option', {value: it.code}, `${it.name}`));
+    } catch (e) {
+      /* the select stays with "not given" */
+    }
+    sel.value = own.slice(0, 6);
+    if (sel.value !== own.slice(0, 6)) sel.value = '';
+  }
+
+  function clearErrors() {
+    $('#form-error').textContent = '';
+    form.querySelectorAll('.invalid').forEach((n) => n.classList.remove('invalid'));
+  }
+
+  function showError(e) {
+    const base = (e.field || '').replace(/\[.*$/, '');
+    $('#form-error').textContent = e.message + (e.field ? ` (${e.field})` : '');
+    const input = base && form.elements.namedItem(base);
+    const box = input ? input.closest('.field')
+                      : form.querySelector(`.codepick[data-name="${base}"]`);
+    if (box) box.classList.add('invalid');
+  }
+
+  function setMode() {
+    $('#form-title').dataset.i18n = editing ? 'edit_need' : 'post_need';
+    $('#save').dataset.i18n = editing ? 'save' : 'publish';
+    $('#delete').hidden = !editing;
+    KX.applyI18n($('#need-card'));
+    document.querySelectorAll('#my-needs li').forEach((li) => {
+      li.classList.toggle('active', li.dataset.id === editing);
+    });
+  }
+
+  function resetForm() {
+    form.reset();
+    fillRegions(KX.who);
+    pickers.industries.set({});
+    pickers.disciplines.set({});
+    editing = null;
+    clearErrors();
+    setMode();
+    current = null;
+    $('#matches-card').hidden = true;
+  }
+
+  function showMatches() {
+    if (!current) return;
+    $('#matches-card').hidden = false;
+    $('#matches-for').textContent = current.name;
+    const box = $('#matches');
+    KX.renderMatches(box, current.matches);
+    if (current.note && !(current.matches || []).length)
+      box.append(el('p', {class: 'note'}, current.note));
+  }
+
+  function body() {
+    const b = {name: fld('name').value.trim()};
+    const text = fld('text').value.trim();
+    const tags = fld('tags').value.split(/[,,、;;\n]+/).map((s) => s.trim()).filter(Boolean);
+    if (text) b.text = text;
+    if (tags.length) b.tags = tags;
+    if (fld('region').value) b.region = fld('region').value;
+    b.visibility = fld('visibility').value;
+    b.status = fld('status').value;
+    if (fld('budget').value !== '') b.budget = Number(fld('budget').value);
+    if (fld('deadline').value) b.deadline = fld('deadline').value;
+    const ind = pickers.industries.get(), dis = pickers.disciplines.get();
+    if (ind.length) b.industries = ind;
+    if (dis.length) b.disciplines = dis;
+    return b;
+  }
+
+  async function submit(ev) {
+    ev.preventDefault();
+    clearErrors();
+    const wasNew = !editing;
+    $('#save').disabled = true;
+    try {
+      const r = editing ? await api('PUT', `/v1/needs/${encodeURIComponent(editing)}`, body())
+                        : await api('POST', '/v1/needs', body());
+      editing = r.id;
+      current = {name: r.record.name, matches: r.matches, note: r.match_note};
+      KX.toast(wasNew ? t('posted') : t('saved'));
+      showMatches();
+      await loadList();
+      setMode();
+    } catch (e) {
+      showError(e);
+    } finally {
+      $('#save').disabled = false;
+    }
+  }
+
+  async function open(id) {
+    clearErrors();
+    let r;
+    try {
+      r = await api('GET', `/v1/needs/${encodeURIComponent(id)}`);
+    } catch (e) {
+      KX.toast(e.message, true);
+      return;
+    }
+    const rec = r.record;
+    editing = rec.id;
+    fld('name').value = rec.name || '';
+    fld('text').value = rec.text || '';
+    fld('tags').value = (rec.tags || []).join(', ');
+    fld('region').value = (rec.region || '').slice(0, 6);
+    fld('visibility').value = rec.visibility || 'public';
+    fld('status').value = rec.status || 'open';
+    fld('budget').value = rec.budget !== undefined ? rec.budget : '';
+    fld('deadline').value = rec.deadline || '';
+    pickers.industries.set(r.labels.industries);
+    pickers.disciplines.set(r.labels.disciplines);
+    setMode();
+    current = {name: rec.name, matches: [], note: ''};
+    try {
+      const m = await api('GET', `/v1/needs/${encodeURIComponent(id)}/matches?top=10`);
+      current.matches = m.matches;
+    } catch (e) {
+      current.note = e.message;
+    }
+    showMatches();
+  }
+
+  async function remove() {
+    if (!editing || !confirm(t('confirm_delete'))) return;
+    try {
+      await api('DELETE', `/v1/needs/${encodeURIComponent(editing)}`);
+      KX.toast(t('deleted'));
+      resetForm();
+      loadList();
+    } catch (e) {
+      KX.toast(e.message, true);
+    }
+  }
+
+  async function loadList() {
+    const ul = clear($('#my-needs'));
+    let r;
+    try {
+      r = await api('GET', '/v1/needs?per_page=200');
+    } catch (e) {
+      ul.append(el('li', {class: 'error'}, e.message));
+      return;
+    }
+    if (!r.needs.length) ul.append(el('li', {class: 'empty'}, t('none')));
+    for (const n of r.needs)
+      ul.append(el('li', {dataset: {id: n.id}, class: n.id === editing ? 'active' : '',
+                          onclick: () => open(n.id)},
+        el('span', {class: 'badge'}, t('st_' + n.status)),
+        n.visibility === 'confidential' ? el('span', {class: 'badge confidential'}, t('confidential')) : null,
+        n.name,
+        el('span', {class: 'meta'}, [n.id, n.region_name, KX.dateOf(n.updated)].filter(Boolean).join(' · '))));
+  }
+
+  form.addEventListener('submit', submit);
+  $('#new-need').addEventListener('click', resetForm);
+  $('#delete').addEventListener('click', remove);
+  KX.onLang(() => {
+    showMatches();
+    loadList();
+  });
+  KX.init(['enterprise'], async (who) => {
+    await fillRegions(who);
+    loadList();
+  });
+})();

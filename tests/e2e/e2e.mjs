@@ -1,0 +1,275 @@
+// e2e.mjs - the kxmatch web pages in headless Debian chromium, driven by
+// playwright-core: an enterprise posts a need and sees ranked partners; a
+// liaison officer filters by a facet, shortlists a partner and exports the
+// shortlist as CSV; the dashboard draws its charts. Screenshots go to OUT.
+//
+// usage: node e2e.mjs URL OUT   (run by tests/integration/test_api_e2e.sh)
+// env:   KX_E2E_MODULES  directory holding node_modules/playwright-core
+//        KX_TOKEN_ENTERPRISE, KX_TOKEN_LIAISON, KX_TOKEN_ADMIN
+//        CHROMIUM        the browser (default /usr/bin/chromium)
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const [base, out] = process.argv.slice(2);
+if (!base || !out) {
+  console.error('usage: node e2e.mjs URL OUT');
+  process.exit(2);
+}
+const require = createRequire(path.join(process.env.KX_E2E_MODULES || '.', 'x.js'));
+const { chromium } = require('playwright-core');
+const tokens = {
+  enterprise: process.env.KX_TOKEN_ENTERPRISE,
+  liaison: process.env.KX_TOKEN_LIAISON,
+  admin: process.env.KX_TOKEN_ADMIN,
+};
+fs.mkdirSync(out, { recursive: true });
+
+let passed = 0;
+let failed = 0;
+
+function assert(cond, msg) {
+  if (!cond) throw new Error('assertion failed: ' + msg);
+}
+
+/* A fresh browser profile per test, loopback only: any request elsewhere
+ * is refused and fails the test, as does any console error (a CSP
+ * violation among them). */
+async function withPage(name, viewport, fn) {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'kx-e2e-'));
+  const problems = [];
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+           '--disable-background-networking', '--disable-quic',
+           '--disable-component-update', '--disable-sync'],
+    viewport,
+    acceptDownloads: true,
+    locale: 'zh-CN',
+  });
+  const start = Date.now();
+  try {
+    await ctx.route('**/*', (route) => {
+      const u = new URL(route.request().url());
+      if (u.hostname === '127.0.0.1' || u.protocol === 'blob:' || u.protocol === 'data:')
+        return route.continue();
+      problems.push('external request: ' + u.href);
+      return route.abort();
+    });
+    const page = ctx.pages()[0] || await ctx.newPage();
+    page.setDefaultTimeout(15000);
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/status of 4\d\d/.test(m.text()))
+        problems.push('console: ' + m.text());
+    });
+    page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+    await fn(page);
+    assert(problems.length === 0, problems.join('; '));
+    passed++;
+    console.log(`ok   ${name} (${((Date.now() - start) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    failed++;
+    console.error(`FAIL ${name}: ${e.stack || e}`);
+    try {
+      await ctx.pages()[0].screenshot({ path: path.join(out, `FAILED-${name}.png`), fullPage: true });
+    } catch (e2) { /* nothing more to show */ }
+  } finally {
+    await ctx.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+async function login(page, file, token) {
+  await page.goto(`${base}/${file}`);
+  await page.locator('#token').fill(token);
+  await page.locator('#login-form button[type=submit]').click();
+  await page.locator('#app').waitFor({ state: 'visible' });
+}
+
+async function noSideScroll(page, what) {
+  const w = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert(w[0] <= w[1] + 1, `${what}: page is ${w[0]}px wide in a ${w[1]}px window`);
+}
+
+const desk = { width: 1280, height: 900 };
+const phone = { width: 390, height: 844 };
+
+await withPage('enterprise posts a need and sees ranked partners', desk, async (page) => {
+  await login(page, 'enterprise.html', tokens.enterprise);
+  assert((await page.locator('#who').textContent()).includes('企业'), 'the header names the role');
+  const title = '重油催化裂化装置增产丙烯(端到端测试)';
+  await page.locator('[name=name]').fill(title);
+  await page.locator('[name=text]').fill(
+    '现有催化裂化装置丙烯收率偏低,油浆产率高,希望合作方提供FCC催化剂及助剂选型评价、工艺参数优化和工业标定。');
+  await page.locator('[name=tags]').fill('催化裂化, 多产丙烯, 助剂');
+  await page.locator('[name=budget]').fill('500000');
+  // An industry code through the picker: type a name, take the suggestion.
+  const pick = page.locator('.codepick[data-name=industries]');
+  await pick.locator('.code-q').fill('原油加工');
+  await pick.locator('.suggest li').first().waitFor();
+  await pick.locator('.suggest li').first().dispatchEvent('mousedown');
+  await pick.locator('.chip').first().waitFor();
+  const chip = await pick.locator('.chip').first().getAttribute('data-code');
+  assert(/^25/.test(chip), `an industry code 25.. was picked, got ${chip}`);
+
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/v1/needs') && r.request().method() === 'POST'),
+    page.locator('#save').click(),
+  ]);
+  assert(resp.status() === 201, `POST /v1/needs answered ${resp.status()}`);
+  const posted = await resp.json();
+  await page.locator('#matches-card').waitFor({ state: 'visible' });
+  const matches = page.locator('#matches li.match');
+  await matches.first().waitFor();
+  const n = await matches.count();
+  assert(n >= 3, `at least 3 ranked partners, got ${n}`);
+  // Ranked best first, each with its explanation.
+  const scores = await page.locator('#matches .score').allTextContents();
+  const nums = scores.map(Number);
+  assert(nums.every((x, i) => i === 0 || x <= nums[i - 1]), `scores descend: ${nums}`);
+  assert(nums[0] > 0, 'the best score is above 0');
+  const first = matches.first();
+  assert(await first.locator('.scorebar .seg').count() >= 2, 'the score bar shows its components');
+  assert(await first.locator('dl.why dt').count() >= 2, 'the explanation lists its reasons');
+  const why = await first.locator('dl.why').textContent();
+  assert(why.includes('地域关系'), 'the region relation is explained');
+  assert(await page.locator('#matches .legend').count() === 1, 'a legend of the components');
+  // The need is on the list and in edit mode now.
+  await page.locator(`#my-needs li[data-id="${posted.id}"]`).waitFor();
+  assert((await page.locator('#save').textContent()).includes('保存'), 'the form now saves changes');
+  await page.screenshot({ path: path.join(out, 'enterprise.png'), fullPage: true });
+
+  // English, then a phone-width screen.
+  await page.locator('#lang').click();
+  assert((await page.locator('#matches-card h2').textContent()).includes('Recommended partners'),
+         'the English switch translates the page');
+  await page.screenshot({ path: path.join(out, 'enterprise-en.png'), fullPage: true });
+  await page.locator('#lang').click();
+  await page.setViewportSize(phone);
+  await noSideScroll(page, 'enterprise page on a phone');
+  await page.screenshot({ path: path.join(out, 'enterprise-phone.png'), fullPage: true });
+});
+
+let shortlisted = null;
+
+await withPage('liaison filters by a facet, shortlists a partner and exports CSV', desk, async (page) => {
+  await login(page, 'liaison.html', tokens.liaison);
+  await page.locator('#q').fill('催化');
+  await page.locator('#search-form button[type=submit]').click();
+  await page.locator('#results li.hit').first().waitFor();
+
+  // Facet: needs only.
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes('/v1/search') && r.url().includes('kind=need')),
+    page.locator('#facets button[data-facet=kind][data-value=need]').click(),
+  ]);
+  await page.locator('#facets button.on[data-facet=kind]').waitFor();
+  let kinds = await page.locator('#results li.hit').evaluateAll((ls) => ls.map((l) => l.dataset.kind));
+  assert(kinds.length > 0 && kinds.every((k) => k === 'need'), `only needs after the kind facet: ${kinds}`);
+
+  // Facet: one county; every hit the server returns lies in it.
+  const county = page.locator('#facets button[data-facet=region]').first();
+  const code = await county.getAttribute('data-value');
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => r.url().includes(`region=${code}`)),
+    county.click(),
+  ]);
+  const data = await resp.json();
+  assert(data.hits.length > 0, 'the county has needs');
+  const prefix = code.replace(/(00)+$/, '');
+  assert(data.hits.every((h) => (h.region || '').startsWith(prefix)),
+         `every hit lies in ${code}`);
+  await page.locator('#active-filters .chip[data-facet=region]').waitFor();
+  kinds = await page.locator('#results li.hit').evaluateAll((ls) => ls.map((l) => l.dataset.kind));
+  assert(kinds.length === data.hits.length, 'the page shows what the server returned');
+
+  // A need's ranked partners; shortlist the best.
+  const hit = page.locator('#results li.hit').first();
+  const needKey = await hit.getAttribute('data-key');
+  await hit.locator('button.show-partners').click();
+  await page.locator('#detail li.match').first().waitFor();
+  const match = page.locator('#detail li.match:has(button.shortlist-add:not([disabled]))').first();
+  const partnerKey = await match.getAttribute('data-key');
+  await match.locator('button.shortlist-add').click();
+  const row = page.locator(`#shortlist tr[data-need="${needKey}"][data-partner="${partnerKey}"]`);
+  await row.waitFor();
+  assert(await page.locator(`#detail li.match[data-key="${partnerKey}"] button.shortlist-add`).isDisabled(),
+         'a shortlisted partner cannot be added twice');
+
+  // Move it on to "contacted".
+  await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/v1/pipeline') && r.request().method() === 'POST'),
+    row.locator('select').selectOption('contacted'),
+  ]);
+  await page.waitForFunction(([n, p]) => {
+    const s = document.querySelector(`#shortlist tr[data-need="${n}"][data-partner="${p}"] select`);
+    return s && s.value === 'contacted';
+  }, [needKey, partnerKey]);
+  shortlisted = { needKey, partnerKey };
+  await page.screenshot({ path: path.join(out, 'liaison.png'), fullPage: true });
+
+  // Export, and read what was downloaded.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.locator('#export-csv').click(),
+  ]);
+  assert(/^kxmatch-shortlist-\d{8}\.csv$/.test(download.suggestedFilename()),
+         `file name ${download.suggestedFilename()}`);
+  const file = path.join(out, 'shortlist.csv');
+  await download.saveAs(file);
+  const text = fs.readFileSync(file, 'utf8');
+  assert(text.charCodeAt(0) === 0xfeff, 'the CSV starts with a BOM');
+  const lines = text.slice(1).trim().split('\r\n');
+  assert(lines[0].startsWith('需求编号,需求名称,合作方编号,合作方名称,类型,单位,阶段'),
+         `CSV header: ${lines[0]}`);
+  const mine = lines.find((l) => l.startsWith(needKey + ',') && l.includes(',' + partnerKey + ','));
+  assert(mine, `the CSV has the pair ${needKey} ${partnerKey}`);
+  assert(mine.includes(',已联系,'), `the pair is at "contacted": ${mine}`);
+
+  await page.setViewportSize(phone);
+  await noSideScroll(page, 'liaison page on a phone');
+  await page.screenshot({ path: path.join(out, 'liaison-phone.png'), fullPage: true });
+});
+
+await withPage('dashboard renders its charts', desk, async (page) => {
+  await login(page, 'dashboard.html', tokens.admin);
+  await page.locator('#chart-county svg rect.bar').first().waitFor();
+  const bars = async (sel, series) => page.locator(`${sel} rect.bar[data-series=${series}]`)
+    .evaluateAll((rs) => rs.map((r) => Number(r.dataset.value)));
+  const needs = await bars('#chart-county', 'needs');
+  assert(needs.length >= 3 && needs.some((v) => v > 0), `needs per county: ${needs}`);
+  const ind = await bars('#chart-industry', 'needs');
+  assert(ind.length >= 3 && ind.some((v) => v > 0), `needs per industry: ${ind}`);
+  const steps = await page.locator('#chart-funnel rect.step')
+    .evaluateAll((rs) => rs.map((r) => [r.dataset.series, Number(r.dataset.value)]));
+  assert(steps.length === 3 && steps[0][0] === 'shortlisted', `funnel steps: ${steps}`);
+  if (shortlisted) {
+    assert(steps[0][1] >= 1 && steps[1][1] >= 1, `the shortlisted pair is in the funnel: ${steps}`);
+    const matches = await bars('#chart-county', 'matches');
+    assert(matches.some((v) => v > 0), 'matches per county count the pair');
+  }
+  const kpi = await page.locator('.kpi[data-kpi=needs] b').textContent();
+  assert(Number(kpi) > 0, `the needs figure: ${kpi}`);
+  await page.screenshot({ path: path.join(out, 'dashboard.png'), fullPage: true });
+  await page.setViewportSize(phone);
+  await noSideScroll(page, 'dashboard on a phone');
+  await page.screenshot({ path: path.join(out, 'dashboard-phone.png'), fullPage: true });
+});
+
+await withPage('a wrong token is refused and a role sees only its pages', desk, async (page) => {
+  await page.goto(`${base}/enterprise.html`);
+  await page.locator('#token').fill('kx_0000000000000000000000000000000000000000');
+  await page.locator('#login-form button[type=submit]').click();
+  await page.waitForFunction(() => document.querySelector('#login-error').textContent.length > 0);
+  assert(await page.locator('#app').isHidden(), 'nothing is shown without a valid token');
+  await page.goto(`${base}/dashboard.html`);
+  await page.locator('#token').fill(tokens.enterprise);
+  await page.locator('#login-form button[type=submit]').click();
+  await page.waitForFunction(() => document.querySelector('#login-error').textContent.includes('角色'));
+  assert(await page.locator('#app').isHidden(), 'an enterprise does not get the dashboard');
+});
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

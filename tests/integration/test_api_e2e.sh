@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# test_api_e2e.sh - the web pages end to end in headless Debian chromium
+# (tests/e2e/e2e.mjs, playwright-core): `kxmatch serve` on an ephemeral port
+# over the Binzhou dataset, a token per role, screenshots and the exported
+# CSV kept in BUILD/tests/e2e. `make test` installs chromium and
+# playwright-core (scripts/install-deps.sh, `make e2e-deps`) beforehand.
+set -u
+source "$(dirname "$0")/lib.sh" "$@"
+BUILD=$(cd "$(dirname "$KX")" && pwd)
+MODULES=${KX_E2E_MODULES:-$BUILD/e2e}
+SHOTS=$BUILD/tests/e2e
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+DB="$WORK/db"
+SERVER=
+trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
+
+missing=
+[ -x "$CHROMIUM" ] || missing="$missing $CHROMIUM"
+command -v node >/dev/null || missing="$missing node"
+[ -d "$MODULES/node_modules/playwright-core" ] || missing="$missing $MODULES/node_modules/playwright-core"
+if [ -n "$missing" ]; then
+    fail "browser tests need:$missing (run \`make e2e-deps\` as root)"
+    finish
+    exit 1
+fi
+
+expect_rc "index the dataset" 0 "$KX" index --quiet --skip-invalid --db "$DB" "$DATA"/*.jsonl
+token() { "$KX" token create --db "$DB" "$@" 2>/dev/null; }
+export KX_TOKEN_ENTERPRISE KX_TOKEN_LIAISON KX_TOKEN_ADMIN KX_E2E_MODULES=$MODULES CHROMIUM
+KX_TOKEN_ENTERPRISE=$(token --role enterprise --enterprise enterprise:C001)
+KX_TOKEN_LIAISON=$(token --role liaison --region 371600)
+KX_TOKEN_ADMIN=$(token --role admin)
+[ ${#KX_TOKEN_ADMIN} -eq 43 ] && pass "tokens for each role" || fail "token create"
+
+"$KX" serve --db "$DB" --listen 127.0.0.1:0 > "$WORK/serve.out" 2> "$WORK/serve.err" &
+SERVER=$!
+url=
+for _ in $(seq 100); do
+    url=$(sed -n 's/^listening on //p' "$WORK/serve.out")
+    [ -n "$url" ] && break
+    sleep 0.1
+done
+[ -n "$url" ] && pass "server listening at $url" || { fail "server did not start: $(cat "$WORK/serve.err")"; finish; exit 1; }
+
+rm -rf "$SHOTS"
+mkdir -p "$SHOTS"
+if node "$SRC/tests/e2e/e2e.mjs" "$url" "$SHOTS"; then
+    pass "browser tests (screenshots in $SHOTS)"
+else
+    fail "browser tests (screenshots in $SHOTS)"
+fi
+
+kill -TERM "$SERVER"
+wait "$SERVER"
+expect_eq "server stops cleanly on SIGTERM" "$?" "0"
+SERVER=
+finish
