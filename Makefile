@@ -38,5 +38,11 @@ test-asan:
 demo: build
 	@scripts/demo.sh $(KXMATCH) $(DB)
 
+# Ranking quality on the labelled set, the default against plain BM25.
+eval: build
+	@rm -rf $(BUILD)/eval-db
+	@$(KXMATCH) index --quiet --db $(BUILD)/eval-db datasets/binzhou/*.jsonl
+	@$(KXMATCH) eval --db $(BUILD)/eval-db --judgments datasets/eval/judgments.jsonl
+
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan
