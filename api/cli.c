@@ -68,6 +68,9 @@ static const struct command commands[] = {
     {"check", api_cmd_check,
      "check                    report references to missing records"},
     {"stats", api_cmd_stats, "stats                    counts and sizes"},
+    {"digest", api_cmd_digest,
+     "digest plan|send|preview|status|frequency|unsubscribe|liaison ...  "
+     "weekly match emails"},
     {"serve", api_cmd_serve,
      "serve [--listen HOST:PORT] [--threads N]   the HTTP API and web pages"},
     {"token", api_cmd_token,

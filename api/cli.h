@@ -51,6 +51,7 @@ int api_cmd_get(const struct api_common *c, int argc, char **argv);
 int api_cmd_search(const struct api_common *c, int argc, char **argv);
 int api_cmd_match(const struct api_common *c, int argc, char **argv);
 int api_cmd_eval(const struct api_common *c, int argc, char **argv);
+int api_cmd_digest(const struct api_common *c, int argc, char **argv);
 int api_cmd_serve(const struct api_common *c, int argc, char **argv);
 int api_cmd_token(const struct api_common *c, int argc, char **argv);
 

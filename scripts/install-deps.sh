@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config
       libxapian-dev xapian-tools liblmdb-dev lmdb-utils libjson-c-dev
-      libcurl4-openssl-dev libmicrohttpd-dev curl python3 python3-aiosmtpd)
+      libcurl4-openssl-dev libmicrohttpd-dev curl python3 python3-aiosmtpd
+      openssl)
 # Browser tests (tests/e2e): Debian's chromium, a CJK font so that the
 # screenshots show Chinese, and Node.js with npm unless one is installed.
 pkgs+=(chromium fonts-wqy-microhei)
