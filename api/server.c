@@ -58,6 +58,12 @@ static const struct route routes[] = {
      R_BROKER},
     {"GET", "/v1/stats", api_route_stats, "stats", R_BROKER},
     {"GET", "/v1/audit", api_route_audit, "audit", API_R_ADMIN},
+    {"GET", "/v1/digests/preview", api_route_digest_preview, "digest_preview",
+     R_BROKER},
+    {"GET", "/v1/digests/unsubscribe", api_route_digest_unsubscribe,
+     "digest_unsubscribe_ask", 0},
+    {"POST", "/v1/digests/unsubscribe", api_route_digest_unsubscribe,
+     "digest_unsubscribe", 0},
     /* anything else under GET: the web pages */
     {"GET", NULL, api_route_web, "web", 0},
 };

@@ -208,6 +208,8 @@ enum MHD_Result api_route_pipeline_post(struct api_req *r);
 enum MHD_Result api_route_pipeline_list(struct api_req *r);
 enum MHD_Result api_route_stats(struct api_req *r);
 enum MHD_Result api_route_web(struct api_req *r);
+enum MHD_Result api_route_digest_preview(struct api_req *r);
+enum MHD_Result api_route_digest_unsubscribe(struct api_req *r);
 
 #ifdef __cplusplus
 }

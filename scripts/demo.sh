@@ -30,6 +30,14 @@ admin=$admin
 TOKENS
 
 url="http://${LISTEN/0.0.0.0/127.0.0.1}"
+
+# This week's digests, written as .eml files (a re-run in the same week
+# writes nothing new: each message goes out exactly once).
+echo
+echo "== this week's digests into $DB/outbox"
+"$KX" digest liaison add --db "$DB" --region 371600 --email liaison@bzkx.example.cn >/dev/null
+"$KX" digest send --db "$DB" --outbox "$DB/outbox" --base-url "$url"
+
 cat <<INFO
 
 == demo tokens (also in $DB/demo-tokens.txt; a new run replaces them)
@@ -38,6 +46,7 @@ cat <<INFO
   liaison     371602 滨城区           $county
   admin                               $admin
 
+== digests: $DB/outbox/*.eml   (preview: $url/v1/digests/preview?recipient=expert:E0001)
 == pages: $url/  (enterprise.html, liaison.html, dashboard.html)
    API:   curl -H "Authorization: Bearer $city" '$url/v1/search?q=%E5%82%AC%E5%8C%96'
           $url/v1/openapi.json

@@ -1,0 +1,135 @@
+/* route_digest.c - the digests' two doors into the server: GET
+ * /v1/digests/preview (what a recipient's weekly mail says, for liaison
+ * officers and admins) and /v1/digests/unsubscribe (the List-Unsubscribe
+ * link of every message: GET asks, POST does, so that link scanners do not
+ * unsubscribe anybody). */
+#include "digest.h"
+#include "reply.h"
+#include "server.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+/* May the liaison p see recipient's digest? Their region must hold the
+ * recipient: a record's region (or, for a need's enterprise, its region),
+ * or the region of a liaison:REGION summary. */
+static enum kx_status liaison_may_see(struct api_req *r, const char *recipient)
+{
+    const struct api_principal *p = &r->who;
+    struct kx_record *rec = NULL;
+    store_txn *t = NULL;
+    enum kx_status st;
+    int ok;
+
+    if (p->role == API_ROLE_ADMIN)
+        return KX_OK;
+    if (strncmp(recipient, "liaison:", 8) == 0)
+        return api_region_within(r->srv->tx, recipient + 8, p->region)
+                   ? KX_OK : KX_FORBIDDEN;
+    if ((st = store_txn_begin(r->srv->st, 0, &t)) != KX_OK)
+        return st;
+    st = api_record_load(t, recipient, &rec, NULL);
+    store_txn_abort(t);
+    if (st != KX_OK)
+        return st;
+    ok = rec->region && api_region_within(r->srv->tx, rec->region, p->region);
+    record_free(rec);
+    return ok ? KX_OK : KX_FORBIDDEN;
+}
+
+/* Links in a previewed message point back at the host the page came from. */
+static void base_url(struct api_req *r, char *buf, size_t n)
+{
+    const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_HOST);
+
+    snprintf(buf, n, "http://%s", host && *host ? host : "127.0.0.1:8080");
+}
+
+enum MHD_Result api_route_digest_preview(struct api_req *r)
+{
+    static const char *const allowed[] = {"recipient", "week", NULL};
+    const char *recipient = api_req_param(r, "recipient");
+    const char *week = api_req_param(r, "week");
+    struct api_digest_opts o = {NULL, NULL, NULL};
+    struct kx_error err;
+    json_object *out = NULL;
+    char base[300];
+    enum kx_status st;
+
+    kx_error_clear(&err);
+    if ((st = api_req_params_check(r, allowed, &err)) != KX_OK)
+        return api_reply_kx(r, st, &err);
+    if (!recipient || !*recipient)
+        return api_reply_error(r, KX_BADINPUT, "recipient",
+                               "expected ?recipient=KIND:ID (or "
+                               "liaison:REGION)");
+    if (strncmp(recipient, "liaison:", 8) != 0 &&
+        (st = record_key_parse(recipient, NULL, NULL, &err)) != KX_OK)
+        return api_reply_kx(r, st, &err);
+    st = liaison_may_see(r, recipient);
+    if (st == KX_NOTFOUND)
+        return api_reply_error(r, st, "recipient", "no record %s", recipient);
+    if (st == KX_FORBIDDEN)
+        return api_reply_error(r, st, "recipient",
+                               "%s is outside your region %s", recipient,
+                               r->who.region);
+    if (st != KX_OK)
+        return api_reply_error(r, st, "", "reading %s", recipient);
+    base_url(r, base, sizeof base);
+    o.base_url = base;
+    st = api_digest_preview(r->srv->st, r->srv->tx, &o, recipient, week, &out,
+                            &err);
+    if (st != KX_OK)
+        return api_reply_kx(r, st, &err);
+    return api_reply_json(r, 200, out);
+}
+
+static const char page_ask[] =
+    "<!doctype html><html lang=\"zh\"><head><meta charset=\"utf-8\">"
+    "<meta name=\"viewport\" content=\"width=device-width\">"
+    "<title>退订每周推荐 Unsubscribe</title></head><body>"
+    "<h1>退订每周推荐邮件</h1><p>确认后将不再收到每周匹配推荐。"
+    "<br>Confirm to stop the weekly match digest.</p>"
+    "<form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" "
+    "value=\"One-Click\"><button type=\"submit\">确认退订 Unsubscribe"
+    "</button></form></body></html>";
+
+static const char page_done[] =
+    "<!doctype html><html lang=\"zh\"><head><meta charset=\"utf-8\">"
+    "<meta name=\"viewport\" content=\"width=device-width\">"
+    "<title>已退订 Unsubscribed</title></head><body><h1>已退订</h1>"
+    "<p>您将不再收到每周匹配推荐。You will not receive the weekly digest "
+    "any more.</p></body></html>";
+
+enum MHD_Result api_route_digest_unsubscribe(struct api_req *r)
+{
+    static const char *const allowed[] = {"token", NULL};
+    const char *token = api_req_param(r, "token");
+    char recipient[KX_KEY_MAX + 32];
+    const char *accept;
+    struct kx_error err;
+    enum kx_status st;
+
+    kx_error_clear(&err);
+    if ((st = api_req_params_check(r, allowed, &err)) != KX_OK)
+        return api_reply_kx(r, st, &err);
+    if (!token || !*token)
+        return api_reply_error(r, KX_BADINPUT, "token",
+                               "expected ?token=... from the message's "
+                               "List-Unsubscribe link");
+    if (strcmp(r->method, "GET") == 0)
+        return api_reply_body(r, 200, "text/html; charset=utf-8", page_ask,
+                              sizeof page_ask - 1);
+    st = api_digest_unsubscribe(r->srv->st, token, recipient, &err);
+    if (st != KX_OK)
+        return api_reply_kx(r, st, &err);
+    accept = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                         MHD_HTTP_HEADER_ACCEPT);
+    if (accept && strstr(accept, "json"))
+        return api_reply_json(r, 200,
+                              json_tokener_parse("{\"unsubscribed\":true}"));
+    return api_reply_body(r, 200, "text/html; charset=utf-8", page_done,
+                          sizeof page_done - 1);
+}

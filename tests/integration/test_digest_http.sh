@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# test_digest_http.sh - the digests through the server: GET
+# /v1/digests/preview obeys roles and shows what was sent; the
+# List-Unsubscribe link of a real message asks on GET, unsubscribes on POST,
+# and the next week's plan leaves that recipient out.
+set -u
+source "$(dirname "$0")/lib.sh" "$@"
+DB="$WORK/db"
+mkdir -p "$WORK/data"
+cp "$DATA"/*.jsonl "$WORK/data/"
+"$KX" index --db "$DB" --quiet "$WORK/data"/*.jsonl
+
+# Two weeks, so that the second can be planned after unsubscribing.
+W1=2026-W48
+W2=2026-W49
+admin=$("$KX" token create --db "$DB" --role admin | grep -o 'kx_[0-9a-f]*' | head -1)
+near=$("$KX" token create --db "$DB" --role liaison --region 371600 | grep -o 'kx_[0-9a-f]*' | head -1)
+far=$("$KX" token create --db "$DB" --role liaison --region 110000 | grep -o 'kx_[0-9a-f]*' | head -1)
+[ -n "$admin" ] && [ -n "$near" ] && [ -n "$far" ] && pass "tokens created" || fail "tokens: [$admin] [$near] [$far]"
+expect_rc "send week 1 to an outbox" 0 "$KX" digest send --db "$DB" --week $W1 --outbox "$WORK/out" --base-url http://kx.example
+# A recipient in Binzhou (so that the city's liaison may preview it), its
+# message and the unsubscribe link in it.
+read -r recipient eml unsub < <(python3 - "$KX" "$DB" "$WORK/out" <<'PY'
+import sys, glob, json, re, subprocess, email
+from email import policy
+kx, db, out = sys.argv[1:4]
+for f in sorted(glob.glob(out + '/*.eml')):
+    m = email.message_from_binary_file(open(f, 'rb'), policy=policy.default)
+    key = str(m['X-Kxmatch-Digest']).split()[-1]
+    if not key.startswith(('expert:', 'academician:', 'enterprise:', 'society:')):
+        continue
+    rec = json.loads(subprocess.run([kx, 'get', '--db', db, key], capture_output=True, text=True).stdout)
+    if rec.get('region', '').startswith('3716'):
+        link = re.search(r'<([^>]*)>', str(m['List-Unsubscribe'])).group(1)
+        print(key, f, link)
+        break
+PY
+)
+[ -n "$eml" ] && pass "a message to $recipient was written" || fail "no .eml for a Binzhou recipient"
+token=${unsub##*token=}
+expect_contains "the link carries a token" "$unsub" "/v1/digests/unsubscribe?token="
+sent_subject=$(python3 -c '
+import sys, email
+from email import policy
+print(str(email.message_from_binary_file(open(sys.argv[1], "rb"), policy=policy.default)["Subject"]))' "$eml")
+
+"$KX" serve --db "$DB" --listen 127.0.0.1:0 > "$WORK/serve.out" 2>&1 &
+srv=$!
+for _ in $(seq 50); do grep -q 'listening on' "$WORK/serve.out" && break; sleep 0.1; done
+URL=$(grep -o 'http://[0-9.:]*' "$WORK/serve.out" | head -1)
+[ -n "$URL" ] && pass "server up" || fail "server did not start: $(cat "$WORK/serve.out")"
+
+code() { curl -s -o "$WORK/body" -w '%{http_code}' "$@"; }
+expect_eq "preview without a token: 401" "$(code "$URL/v1/digests/preview?recipient=$recipient&week=$W1")" 401
+expect_eq "preview as admin: 200" "$(code -H "Authorization: Bearer $admin" "$URL/v1/digests/preview?recipient=$recipient&week=$W1")" 200
+subject=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["subject"])' "$WORK/body")
+[ -n "$subject" ] && pass "preview has a subject: $subject" || fail "preview has no subject: $(cat "$WORK/body")"
+expect_eq "preview shows what was sent" "$subject" "$sent_subject"
+expect_eq "preview by a liaison of the city: 200" "$(code -H "Authorization: Bearer $near" "$URL/v1/digests/preview?recipient=$recipient&week=$W1")" 200
+far_code=$(code -H "Authorization: Bearer $far" "$URL/v1/digests/preview?recipient=$recipient&week=$W1")
+expect_eq "preview by a liaison of another region: 403" "$far_code" 403
+expect_eq "preview of an unknown key: 404" "$(code -H "Authorization: Bearer $admin" "$URL/v1/digests/preview?recipient=expert:NOPE&week=$W1")" 404
+expect_eq "preview of a malformed key: 400" "$(code -H "Authorization: Bearer $admin" "$URL/v1/digests/preview?recipient=nokind&week=$W1")" 400
+expect_eq "preview with an unknown parameter: 400" "$(code -H "Authorization: Bearer $admin" "$URL/v1/digests/preview?recipient=$recipient&x=1")" 400
+
+# The link from the message: GET asks, POST unsubscribes.
+link="$URL/v1/digests/unsubscribe?token=$token"
+expect_eq "unsubscribe link, GET: 200" "$(code "$link")" 200
+expect_contains "GET asks before it acts" "$(cat "$WORK/body")" "<form method=\"post\""
+expect_eq "GET changed nothing" "$(code -H "Authorization: Bearer $admin" "$URL/v1/digests/preview?recipient=$recipient&week=$W1" >/dev/null; python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("frequency"))' "$WORK/body")" weekly
+expect_eq "one-click POST: 200" "$(code -X POST -H 'Content-Type: application/x-www-form-urlencoded' --data 'List-Unsubscribe=One-Click' "$link")" 200
+expect_eq "a bad token: 404" "$(code -X POST --data 'List-Unsubscribe=One-Click' "$URL/v1/digests/unsubscribe?token=00000000000000000000000000000000")" 404
+expect_eq "no token: 400" "$(code -X POST "$URL/v1/digests/unsubscribe")" 400
+code -H "Authorization: Bearer $admin" "$URL/v1/digests/preview?recipient=$recipient&week=$W1" >/dev/null
+expect_eq "frequency is off after the POST" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("frequency"))' "$WORK/body")" off
+kill $srv
+wait $srv 2>/dev/null
+
+# Next week's plan leaves the recipient out.
+expect_rc "plan week 2" 0 "$KX" digest send --db "$DB" --week $W2 --outbox "$WORK/out2" --base-url http://kx.example
+expect_rc "recipients of week 2" 0 "$KX" digest recipients --db "$DB" --week $W2
+case "$OUT" in *"\"$recipient\""*|*" $recipient"*) fail "$recipient still gets week 2" ;; *) pass "$recipient gets no week-2 digest" ;; esac
+finish
