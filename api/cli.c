@@ -71,6 +71,9 @@ static const struct command commands[] = {
     {"digest", api_cmd_digest,
      "digest plan|send|preview|status|frequency|unsubscribe|liaison ...  "
      "weekly match emails"},
+    {"bench", api_cmd_bench,
+     "bench match|search [--keys|--queries FILE] [--n N] [--runs R]  "
+     "in-process latency"},
     {"serve", api_cmd_serve,
      "serve [--listen HOST:PORT] [--threads N]   the HTTP API and web pages"},
     {"token", api_cmd_token,

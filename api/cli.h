@@ -52,6 +52,7 @@ int api_cmd_search(const struct api_common *c, int argc, char **argv);
 int api_cmd_match(const struct api_common *c, int argc, char **argv);
 int api_cmd_eval(const struct api_common *c, int argc, char **argv);
 int api_cmd_digest(const struct api_common *c, int argc, char **argv);
+int api_cmd_bench(const struct api_common *c, int argc, char **argv);
 int api_cmd_serve(const struct api_common *c, int argc, char **argv);
 int api_cmd_token(const struct api_common *c, int argc, char **argv);
 

@@ -3,10 +3,12 @@
 #include "index_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Keys seen in one file -> the line that first carried them, so that a key
  * repeated within a file is an error (and, when skipping, the first one
@@ -70,6 +72,11 @@ static enum kx_status keyset_grow(struct keyset *ks)
     return KX_OK;
 }
 
+static int keyset_has(const struct keyset *ks, const char *key)
+{
+    return ks->cap && ks->keys[keyset_slot(ks, key)] != NULL;
+}
+
 /* Adds key first seen at line; *first gets the line that holds it. */
 static enum kx_status keyset_add(struct keyset *ks, const char *key,
                                  long line, long *first)
@@ -87,6 +94,555 @@ static enum kx_status keyset_add(struct keyset *ks, const char *key,
     }
     *first = ks->lines[i];
     return KX_OK;
+}
+
+/* ---- bulk load: partial indexes on every core, merged at the end -------
+ *
+ * Into an empty index (or one being rebuilt), worker threads build one
+ * partial Xapian database each, merged with xap_compact and installed in
+ * place of the index at the end. The workers read LMDB, not the parsed
+ * input: each takes a contiguous range of the change log (ingest) or of
+ * the records in key order (rebuild), so the merge numbers documents in
+ * the order the serial path would (equal scores rank alike whichever path
+ * built the index), and a key is in one range only. A change to a key that
+ * the load already holds (an update, a deletion, a re-addition) is left
+ * out of the ranges and applied to the merged index, from LMDB's final
+ * state, before the checkpoint.
+ *
+ * Nothing is checkpointed before the install: a load killed at any moment
+ * leaves the index as it was (empty, or marked as being rebuilt) and the
+ * change log untrimmed, which the next open replays -- the protocol of
+ * index.h with one checkpoint at the end. The merged index claims the last
+ * change number itself only when there is nothing left to apply after it.
+ */
+
+#define BULK_MAX_SHARDS 8
+#define BULK_COMMIT_DOCS IDX_BATCH_RECORDS /* see index_int.h */
+
+struct shard {
+    struct idx_bulk *b;
+    unsigned no;
+    pthread_t th;
+    int started;
+    char path[4096 + 32];
+    xap_db *db;
+    text_tokenizer *tok;
+    uint64_t lo, hi;     /* changes (lo, hi], or records [lo, hi) */
+    uint64_t next;       /* the next change it needs */
+    size_t since_commit;
+    enum kx_status st;   /* first failure; written by the worker */
+};
+
+struct late {
+    uint64_t seq;
+    enum store_change what;
+};
+
+struct idx_bulk {
+    idx *x;
+    unsigned n;
+    int records;         /* ranges of records (rebuild), not of changes */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;   /* committed grew, or done was set */
+    uint64_t committed;  /* changes the workers may read */
+    int done;            /* no more changes are coming */
+    struct late *late;   /* changes applied after the merge, increasing */
+    size_t nlate, late_cap;
+    struct keyset late_keys; /* their keys, and keys deleted in this load */
+    char err[512];       /* what went wrong, for the caller's message */
+    struct shard sh[BULK_MAX_SHARDS];
+};
+
+/* Makes the shard's document of key match json (NULL: deleted). */
+static enum kx_status shard_apply(struct shard *s, const char *key,
+                                  const char *json, size_t len)
+{
+    char idterm[KX_KEY_MAX + 2];
+    struct kx_record *r = NULL;
+    xap_doc *doc = NULL;
+    enum kx_status st;
+
+    snprintf(idterm, sizeof idterm, "Q%s", key);
+    if (!json)
+        return xap_delete(s->db, idterm);
+    if (record_parse(json, len, NULL, &r, NULL) != KX_OK)
+        return KX_CORRUPT;
+    st = idx_doc_build_tok(s->b->x, s->tok, r, &doc);
+    if (st == KX_OK)
+        st = xap_replace(s->db, idterm, doc);
+    xap_doc_free(doc);
+    record_free(r);
+    if (st == KX_OK && ++s->since_commit >= BULK_COMMIT_DOCS) {
+        s->since_commit = 0;
+        st = xap_commit(s->db);
+    }
+    return st;
+}
+
+/* What change seq did if it is a late one, else STORE_UNCHANGED. */
+static enum store_change late_what(struct idx_bulk *b, uint64_t seq)
+{
+    enum store_change what = STORE_UNCHANGED;
+    size_t lo = 0, hi;
+
+    pthread_mutex_lock(&b->mu);
+    hi = b->nlate;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (b->late[mid].seq == seq) {
+            what = b->late[mid].what;
+            break;
+        }
+        if (b->late[mid].seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    pthread_mutex_unlock(&b->mu);
+    return what;
+}
+
+/* Changes are copied out of LMDB a chunk at a time, so that no read
+ * transaction stays open while documents are built: LMDB cannot reuse the
+ * pages a reader still sees, and the file would grow by the pages every
+ * batch the loader commits meanwhile frees. */
+#define CHUNK_CHANGES 64
+
+struct chunk_item {
+    uint64_t seq;
+    size_t key, json, len; /* offsets into buf; json 0: deleted */
+};
+
+struct walk {
+    struct shard *s;
+    store_txn *t;
+    uint64_t upto;       /* changes: the last one to take now */
+    uint64_t ord;        /* records: ordinal of the current one */
+    struct chunk_item item[CHUNK_CHANGES];
+    size_t n;
+    char *buf;
+    size_t blen, bcap;
+    enum kx_status st;
+};
+
+static size_t walk_put(struct walk *w, const char *s, size_t n)
+{
+    size_t at = w->blen;
+
+    if (w->blen + n + 1 > w->bcap) {
+        size_t cap = w->bcap ? w->bcap : 65536;
+        char *p;
+
+        while (cap < w->blen + n + 1)
+            cap *= 2;
+        if (!(p = realloc(w->buf, cap))) {
+            w->st = KX_NOMEM;
+            return 0;
+        }
+        w->buf = p;
+        w->bcap = cap;
+    }
+    memcpy(w->buf + at, s, n);
+    w->buf[at + n] = '\0';
+    w->blen += n + 1;
+    return at;
+}
+
+static int collect_change(void *vctx, uint64_t seq, const char *key)
+{
+    struct walk *w = vctx;
+    struct chunk_item *it;
+    const char *json;
+    size_t len;
+    enum kx_status st;
+
+    if (seq > w->upto || w->n == CHUNK_CHANGES)
+        return 1;
+    if (late_what(w->s->b, seq) != STORE_UNCHANGED) {
+        w->s->next = seq + 1;
+        return 0;
+    }
+    it = &w->item[w->n];
+    it->seq = seq;
+    /* offset 0 is never a record: the buffer starts with a NUL */
+    if (!w->blen)
+        walk_put(w, "", 0);
+    it->key = walk_put(w, key, strlen(key));
+    st = store_record_get(w->t, key, &json, &len);
+    if (st == KX_OK) {
+        it->json = walk_put(w, json, len);
+        it->len = len;
+    } else if (st == KX_NOTFOUND) {
+        it->json = 0;
+    } else {
+        w->st = st;
+    }
+    if (w->st != KX_OK)
+        return 1;
+    w->n++;
+    return 0;
+}
+
+static int shard_record(void *vctx, const char *key, const char *json,
+                        size_t len)
+{
+    struct walk *w = vctx;
+    struct shard *s = w->s;
+
+    if (w->ord >= s->hi)
+        return 1;
+    if (w->ord++ >= s->lo)
+        s->st = shard_apply(s, key, json, len);
+    return s->st != KX_OK;
+}
+
+/* Applies the changes (s->next, upto] a chunk at a time. */
+static enum kx_status shard_changes(struct shard *s, struct walk *w)
+{
+    store *st = s->b->x->st;
+
+    while (s->st == KX_OK && s->next <= w->upto) {
+        w->n = 0;
+        w->blen = 0;
+        w->st = KX_OK;
+        if ((s->st = store_txn_begin(st, 0, &w->t)) != KX_OK)
+            break;
+        s->st = store_changes_each(w->t, s->next - 1, collect_change, w);
+        store_txn_abort(w->t);
+        w->t = NULL;
+        if (s->st == KX_OK)
+            s->st = w->st;
+        if (s->st == KX_OK && w->n == 0) {
+            /* nothing but late changes up to upto */
+            s->next = w->upto + 1;
+            break;
+        }
+        for (size_t i = 0; i < w->n && s->st == KX_OK; i++) {
+            const struct chunk_item *it = &w->item[i];
+
+            s->st = shard_apply(s, w->buf + it->key,
+                                it->json ? w->buf + it->json : NULL,
+                                it->len);
+            s->next = it->seq + 1;
+        }
+    }
+    return s->st;
+}
+
+static void *shard_main(void *arg)
+{
+    struct shard *s = arg;
+    struct idx_bulk *b = s->b;
+    struct walk w;
+
+    memset(&w, 0, sizeof w);
+    w.s = s;
+    if (b->records) {
+        /* A rebuild: nothing writes LMDB meanwhile, so one long walk. */
+        if ((s->st = store_txn_begin(b->x->st, 0, &w.t)) == KX_OK)
+            s->st = store_record_each(w.t, "", shard_record, &w);
+        store_txn_abort(w.t);
+    }
+    while (!b->records && s->st == KX_OK) {
+        int last;
+
+        pthread_mutex_lock(&b->mu);
+        while (b->committed < s->next && !b->done && s->next <= s->hi)
+            pthread_cond_wait(&b->cv, &b->mu);
+        w.upto = b->committed < s->hi ? b->committed : s->hi;
+        last = b->done || w.upto == s->hi;
+        pthread_mutex_unlock(&b->mu);
+        shard_changes(s, &w);
+        if (last)
+            break;
+    }
+    free(w.buf);
+    if (s->st == KX_OK)
+        s->st = xap_commit(s->db);
+    return NULL;
+}
+
+static void shard_path(const idx *x, unsigned no, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s.part%u", x->xpath, no);
+}
+
+static void merged_path(const idx *x, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s.new", x->xpath);
+}
+
+/* Removes what a killed bulk load may have left behind. */
+static void bulk_sweep(idx *x)
+{
+    char path[sizeof x->xpath + 32];
+
+    for (unsigned i = 0; i < BULK_MAX_SHARDS; i++) {
+        shard_path(x, i, path, sizeof path);
+        idx_rm_tree(path);
+    }
+    merged_path(x, path, sizeof path);
+    idx_rm_tree(path);
+}
+
+/* Workers to use: $KX_INDEX_THREADS, else one per core (at most 8); fewer
+ * than 2 means the serial path. */
+static unsigned bulk_workers(void)
+{
+    const char *env = getenv("KX_INDEX_THREADS");
+    long n = env && *env ? strtol(env, NULL, 10)
+                         : sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (n < 1)
+        n = 1;
+    return n > BULK_MAX_SHARDS ? BULK_MAX_SHARDS : (unsigned)n;
+}
+
+/* Stops the workers (done, or failed) and closes the partial indexes. */
+static enum kx_status bulk_stop(struct idx_bulk *b)
+{
+    enum kx_status st = KX_OK;
+
+    pthread_mutex_lock(&b->mu);
+    b->done = 1;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    for (unsigned i = 0; i < b->n; i++) {
+        struct shard *s = &b->sh[i];
+
+        if (s->started)
+            pthread_join(s->th, NULL);
+        s->started = 0;
+        if (st == KX_OK && s->st != KX_OK) {
+            st = s->st;
+            snprintf(b->err, sizeof b->err, "%s",
+                     st == KX_XAPIAN ? xap_errmsg(s->db) : store_errmsg());
+        }
+        xap_close(s->db);
+        s->db = NULL;
+        text_tokenizer_free(s->tok);
+        s->tok = NULL;
+    }
+    return st;
+}
+
+void idx_bulk_free(struct idx_bulk *b)
+{
+    if (!b)
+        return;
+    bulk_stop(b);
+    bulk_sweep(b->x);
+    keyset_free(&b->late_keys);
+    free(b->late);
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->mu);
+    free(b);
+}
+
+const char *idx_bulk_errmsg(const struct idx_bulk *b)
+{
+    return b ? b->err : "";
+}
+
+enum kx_status idx_bulk_start(idx *x, int records, uint64_t after,
+                              uint64_t count, struct idx_bulk **out)
+{
+    unsigned n = bulk_workers();
+    struct idx_bulk *b;
+    enum kx_status st = KX_OK;
+
+    *out = NULL;
+    if (n < 2 || !x->write || count < 2 * n)
+        return KX_OK;
+    if (!(b = calloc(1, sizeof *b)))
+        return KX_NOMEM;
+    b->x = x;
+    b->records = records;
+    b->committed = after;
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, NULL);
+    bulk_sweep(x);
+    for (unsigned i = 0; i < n && st == KX_OK; i++) {
+        struct shard *s = &b->sh[i];
+
+        s->b = b;
+        s->no = i;
+        /* Equal shares; the last range is open-ended (an input may hold
+         * more changes than its valid lines foretold: none fewer). */
+        s->lo = (records ? 0 : after) + count * i / n;
+        s->hi = i + 1 == n ? UINT64_MAX
+                           : (records ? 0 : after) + count * (i + 1) / n;
+        s->next = s->lo + 1;
+        b->n = i + 1;
+        shard_path(x, i, s->path, sizeof s->path);
+        if ((st = text_tokenizer_new(&s->tok)) != KX_OK ||
+            (st = xap_open(s->path, XAP_OPEN_SCRATCH, &s->db)) != KX_OK)
+            break;
+        if (pthread_create(&s->th, NULL, shard_main, s) != 0)
+            st = KX_NOMEM;
+        else
+            s->started = 1;
+    }
+    if (st != KX_OK) {
+        idx_bulk_free(b);
+        return st;
+    }
+    *out = b;
+    return KX_OK;
+}
+
+enum kx_status idx_bulk_note(struct idx_bulk *b, uint64_t seq,
+                             const char *key, enum store_change what)
+{
+    enum kx_status st = KX_OK;
+    long first;
+
+    /* A key the load already holds, or deleted during it: late. Others
+     * are new, the common case, and cost nothing here. */
+    if (what == STORE_ADDED && (!b->late_keys.n ||
+                                !keyset_has(&b->late_keys, key)))
+        return KX_OK;
+    pthread_mutex_lock(&b->mu);
+    if (b->nlate == b->late_cap) {
+        size_t cap = b->late_cap ? b->late_cap * 2 : 256;
+        struct late *v = realloc(b->late, cap * sizeof *v);
+
+        if (!v)
+            st = KX_NOMEM;
+        else {
+            b->late = v;
+            b->late_cap = cap;
+        }
+    }
+    if (st == KX_OK) {
+        b->late[b->nlate].seq = seq;
+        b->late[b->nlate++].what = what;
+        st = keyset_add(&b->late_keys, key, 0, &first);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return st;
+}
+
+enum kx_status idx_bulk_commit(struct idx_bulk *b, uint64_t seq)
+{
+    enum kx_status st = KX_OK;
+
+    pthread_mutex_lock(&b->mu);
+    if (seq > b->committed)
+        b->committed = seq;
+    pthread_cond_broadcast(&b->cv);
+    for (unsigned i = 0; i < b->n; i++)
+        if (st == KX_OK && b->sh[i].st != KX_OK)
+            st = b->sh[i].st;
+    pthread_mutex_unlock(&b->mu);
+    return st;
+}
+
+struct late_ctx {
+    idx *x;
+    store_txn *t;
+    struct idx_bulk *b;
+    enum kx_status st;
+};
+
+/* Applies one late change as the serial path would have, content from
+ * LMDB's final state (later changes to the key follow anyway): an update
+ * replaces the document where it is, a deletion deletes it, an addition
+ * after a deletion adds it anew (at the end, as the serial path numbers
+ * it). */
+static int late_one(void *vctx, uint64_t seq, const char *key)
+{
+    struct late_ctx *c = vctx;
+    enum store_change what = late_what(c->b, seq);
+    char idterm[KX_KEY_MAX + 2];
+    struct kx_record *r = NULL;
+    xap_doc *doc = NULL;
+    const char *json;
+    size_t len;
+
+    if (what == STORE_UNCHANGED)
+        return 0;
+    snprintf(idterm, sizeof idterm, "Q%s", key);
+    if (what != STORE_UPDATED &&
+        (c->st = xap_delete(c->x->xap, idterm)) != KX_OK)
+        return 1;
+    if (what == STORE_DELETED)
+        return 0;
+    c->st = store_record_get(c->t, key, &json, &len);
+    if (c->st == KX_NOTFOUND) { /* a later change deletes it */
+        c->st = xap_delete(c->x->xap, idterm);
+        return c->st != KX_OK;
+    }
+    if (c->st != KX_OK)
+        return 1;
+    if (record_parse(json, len, NULL, &r, NULL) != KX_OK) {
+        c->st = KX_CORRUPT;
+        return 1;
+    }
+    c->st = idx_doc_build(c->x, r, &doc);
+    if (c->st == KX_OK)
+        c->st = xap_replace(c->x->xap, idterm, doc);
+    xap_doc_free(doc);
+    record_free(r);
+    return c->st != KX_OK;
+}
+
+enum kx_status idx_bulk_finish(struct idx_bulk *b, uint64_t seq)
+{
+    const char *srcs[BULK_MAX_SHARDS];
+    char merged[sizeof b->x->xpath + 32];
+    struct late_ctx lc = {b->x, NULL, b, KX_OK};
+    enum kx_status st;
+
+    if ((st = idx_bulk_commit(b, seq)) != KX_OK)
+        return st;
+    pthread_mutex_lock(&b->mu);
+    b->done = 1;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    for (unsigned i = 0; i < b->n; i++) {
+        struct shard *s = &b->sh[i];
+
+        if (s->started)
+            pthread_join(s->th, NULL);
+        s->started = 0;
+        /* With nothing to apply after the merge, the first partial index
+         * carries the change number: the merge holds it atomically with
+         * its documents. */
+        if (s->st == KX_OK && i == 0 && !b->nlate) {
+            char buf[32];
+
+            snprintf(buf, sizeof buf, "%llu", (unsigned long long)seq);
+            if ((s->st = xap_meta_set(s->db, IDX_META_SEQ, buf)) == KX_OK)
+                s->st = xap_commit(s->db);
+        }
+    }
+    if ((st = bulk_stop(b)) != KX_OK)
+        return st;
+    for (unsigned i = 0; i < b->n; i++)
+        srcs[i] = b->sh[i].path;
+    merged_path(b->x, merged, sizeof merged);
+    if ((st = xap_compact(srcs, b->n, merged)) != KX_OK) {
+        snprintf(b->err, sizeof b->err, "merging: %s", xap_errmsg(NULL));
+        return st;
+    }
+    if ((st = idx_xap_install(b->x, merged)) != KX_OK) {
+        snprintf(b->err, sizeof b->err, "installing the merged index: %s",
+                 st == KX_IO ? strerror(errno) : xap_errmsg(b->x->xap));
+        return st;
+    }
+    if (b->nlate && !b->records) {
+        if ((st = store_txn_begin(b->x->st, 0, &lc.t)) != KX_OK)
+            return st;
+        st = store_changes_each(lc.t, b->late[0].seq - 1, late_one, &lc);
+        store_txn_abort(lc.t);
+        if (st == KX_OK)
+            st = lc.st;
+        if (st != KX_OK)
+            return st;
+    }
+    return idx_checkpoint(b->x, seq);
 }
 
 struct input {
@@ -145,6 +701,7 @@ struct run {
     uint64_t done, total, last_report;
     int quiet; /* the error callback asked to stop reporting */
     /* pass 2 */
+    struct idx_bulk *bulk; /* the parallel path, or NULL */
     store_txn *t;
     struct kx_record **batch;
     size_t nbatch, batches;
@@ -274,6 +831,18 @@ static enum kx_status flush_batch(struct run *r, int last)
         }
         r->t = NULL;
     }
+    if (r->bulk) {
+        /* The workers read what LMDB now holds; the records are gone. */
+        r->nbatch = 0;
+        if (st == KX_OK)
+            st = idx_bulk_commit(r->bulk, r->seq);
+        if (st == KX_OK && last && r->seq > r->saved) {
+            st = idx_bulk_finish(r->bulk, r->seq);
+            if (st == KX_OK)
+                r->saved = r->seq;
+        }
+        return st;
+    }
     for (size_t i = 0; i < r->nbatch; i++) {
         struct kx_record *rec = r->batch[i];
         xap_doc *doc = NULL;
@@ -302,6 +871,30 @@ static enum kx_status flush_batch(struct run *r, int last)
             r->saved = r->seq;
     }
     return st;
+}
+
+/* Takes the parallel path for a large input (of `lines` valid lines) into
+ * an empty index. */
+static enum kx_status bulk_maybe(struct run *r, size_t lines)
+{
+    unsigned long docs = 0;
+    size_t recs = 0;
+    uint64_t seq = 0;
+    store_txn *t = NULL;
+    enum kx_status st;
+
+    if (r->total / 2 < IDX_BULK_MIN_BYTES || lines < IDX_BULK_MIN_RECORDS)
+        return KX_OK;
+    if ((st = xap_doccount(r->x->xap, &docs)) != KX_OK || docs)
+        return st;
+    if ((st = store_txn_begin(r->x->st, 0, &t)) != KX_OK)
+        return st;
+    if ((st = store_record_count(t, &recs)) == KX_OK)
+        st = store_seq(t, &seq);
+    store_txn_abort(t);
+    if (st != KX_OK || recs)
+        return st;
+    return idx_bulk_start(r->x, 0, seq, lines, &r->bulk);
 }
 
 static enum kx_status write_input(struct run *r, struct input *in)
@@ -339,7 +932,16 @@ static enum kx_status write_input(struct run *r, struct input *in)
         case STORE_DELETED: r->counts->deleted++; break;
         case STORE_UNCHANGED: r->counts->unchanged++; break;
         }
-        if (what == STORE_UNCHANGED) {
+        if (r->bulk && what != STORE_UNCHANGED) {
+            uint64_t seq;
+
+            if ((st = store_seq(r->t, &seq)) == KX_OK)
+                st = idx_bulk_note(r->bulk, seq, rec->key, what);
+            record_free(rec);
+            r->nbatch++; /* counted only, for the transaction size */
+            if (st != KX_OK)
+                break;
+        } else if (what == STORE_UNCHANGED) {
             record_free(rec);
         } else {
             r->batch[r->nbatch++] = rec;
@@ -401,6 +1003,14 @@ enum kx_status idx_ingest(idx *x, const char *const *files, size_t nfiles,
                           invalid, invalid == 1 ? "" : "s");
         goto out;
     }
+    bulk_sweep(x);
+    {
+        size_t lines = 0;
+
+        for (size_t i = 0; i < nfiles; i++)
+            lines += in[i].keys.n;
+        st = bulk_maybe(&r, lines);
+    }
     for (size_t i = 0; i < nfiles && st == KX_OK; i++)
         st = write_input(&r, &in[i]);
     if (st == KX_OK)
@@ -408,10 +1018,13 @@ enum kx_status idx_ingest(idx *x, const char *const *files, size_t nfiles,
     if (st != KX_OK)
         kx_error_set(err, st, "", "writing the index: %s (%s)",
                      kx_status_str(st),
-                     st == KX_XAPIAN ? xap_errmsg(x->xap) : store_errmsg());
+                     idx_bulk_errmsg(r.bulk)[0] ? idx_bulk_errmsg(r.bulk)
+                     : st == KX_XAPIAN        ? xap_errmsg(x->xap)
+                                              : store_errmsg());
     if (on_progress)
         on_progress(ctx, r.total, r.total);
 out:
+    idx_bulk_free(r.bulk);
     store_txn_abort(r.t);
     for (size_t i = 0; i < r.nbatch; i++)
         record_free(r.batch[i]);

@@ -197,15 +197,17 @@ extern "C" enum kx_status xap_open(const char *path, int mode, xap_db **out)
     if (out)
         *out = nullptr;
     if (!path || !*path || !out ||
-        (mode != XAP_OPEN_READ && mode != XAP_OPEN_WRITE))
+        (mode != XAP_OPEN_READ && mode != XAP_OPEN_WRITE &&
+         mode != XAP_OPEN_SCRATCH))
         return keep_msg(&open_err, KX_BADINPUT,
                         "xap_open: need a path, an out pointer and a mode");
     st = guard(&open_err, [&]() -> enum kx_status {
         std::unique_ptr<xap_db> h(new xap_db());
 
-        if (mode == XAP_OPEN_WRITE) {
-            Xapian::WritableDatabase *w =
-                new Xapian::WritableDatabase(path, Xapian::DB_CREATE_OR_OPEN);
+        if (mode != XAP_OPEN_READ) {
+            Xapian::WritableDatabase *w = new Xapian::WritableDatabase(
+                path, Xapian::DB_CREATE_OR_OPEN |
+                          (mode == XAP_OPEN_SCRATCH ? Xapian::DB_NO_SYNC : 0));
             h->rd.reset(w);
             h->wr = w;
         } else {
@@ -229,6 +231,29 @@ extern "C" enum kx_status xap_open(const char *path, int mode, xap_db **out)
     if (st == KX_OK)
         *out = db;
     return st;
+}
+
+extern "C" enum kx_status xap_compact(const char *const *srcs, size_t n,
+                                      const char *dst)
+{
+    if (!srcs || n == 0 || !dst || !*dst)
+        return keep_msg(&open_err, KX_BADINPUT,
+                        "xap_compact: need sources and a destination");
+    for (size_t i = 0; i < n; i++)
+        if (!srcs[i] || !*srcs[i])
+            return keep_msg(&open_err, KX_BADINPUT,
+                            "xap_compact: empty source path");
+    if (!path_missing(dst))
+        return keep_msg(&open_err, KX_EXISTS,
+                        "xap_compact: the destination already exists");
+    return guard(&open_err, [&]() -> enum kx_status {
+        Xapian::Database all;
+
+        for (size_t i = 0; i < n; i++)
+            all.add_database(Xapian::Database(srcs[i]));
+        all.compact(dst);
+        return KX_OK;
+    });
 }
 
 extern "C" void xap_close(xap_db *db)
@@ -790,11 +815,38 @@ static Xapian::Query scaled(const Xapian::Query &sub, double w)
     return Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, sub, w);
 }
 
-/* Builds the Xapian query for q. *ranked tells whether it has a ranking
- * part (else it is boolean: weights 0); *use_decider whether the min_match
- * decider must run. */
-static Xapian::Query build_query(const xap_query &q, bool *ranked,
-                                 bool *use_decider)
+/* A document holding min_match of the query's n terms holds one of the
+ * n - min_match + 1 rarest of them (else it would lack too many): an OR of
+ * those is an exact pre-filter, with short posting lists, that leaves the
+ * decider far fewer candidates to count terms in. Measured with `kxmatch
+ * bench search` (1,000 generated queries): the decider was 20% of search
+ * time; p50 0.33 -> 0.28 ms at 10k records, 1.27 -> 1.17 ms at 100k, same
+ * hits and scores. */
+static Xapian::Query rare_filter(const Xapian::Database &d,
+                                 const std::vector<std::string> &terms,
+                                 unsigned min_match)
+{
+    std::vector<std::pair<Xapian::doccount, const std::string *>> tf;
+    std::vector<std::string> rare;
+
+    tf.reserve(terms.size());
+    for (const std::string &t : terms)
+        tf.emplace_back(d.get_termfreq(t), &t);
+    std::sort(tf.begin(), tf.end(),
+              [](const std::pair<Xapian::doccount, const std::string *> &a,
+                 const std::pair<Xapian::doccount, const std::string *> &b) {
+                  return a.first < b.first;
+              });
+    for (size_t i = 0; i < terms.size() - min_match + 1; i++)
+        rare.push_back(*tf[i].second);
+    return Xapian::Query(Xapian::Query::OP_OR, rare.begin(), rare.end());
+}
+
+/* Builds the Xapian query for q on d. *ranked tells whether it has a
+ * ranking part (else it is boolean: weights 0); *use_decider whether the
+ * min_match decider must run. */
+static Xapian::Query build_query(const Xapian::Database &d, const xap_query &q,
+                                 bool *ranked, bool *use_decider)
 {
     std::vector<Xapian::Query> parts;
     Xapian::Query query;
@@ -822,13 +874,16 @@ static Xapian::Query build_query(const xap_query &q, bool *ranked,
     if (q.min_match > 1 && !q.terms.empty()) {
         if (q.min_match > q.terms.size())
             return Xapian::Query();
-        if (q.min_match == q.terms.size())
+        if (q.min_match == q.terms.size()) {
             query = Xapian::Query(Xapian::Query::OP_FILTER, query,
                                   Xapian::Query(Xapian::Query::OP_AND,
                                                 q.terms.begin(),
                                                 q.terms.end()));
-        else
+        } else {
+            query = Xapian::Query(Xapian::Query::OP_FILTER, query,
+                                  rare_filter(d, q.terms, q.min_match));
             *use_decider = true;
+        }
     }
     if (!q.filters.empty()) {
         std::vector<Xapian::Query> groups;
@@ -888,7 +943,7 @@ static void run_match(const Xapian::Database &d, const xap_query &q,
                       unsigned check_at_least, xap_mset &m)
 {
     bool ranked, use_decider;
-    const Xapian::Query query = build_query(q, &ranked, &use_decider);
+    const Xapian::Query query = build_query(d, q, &ranked, &use_decider);
     /* Declared before the Enquire, which keeps a raw pointer to it. */
     facet_spy spy(q.facets);
     std::unique_ptr<min_match_decider> decider;

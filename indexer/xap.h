@@ -50,11 +50,22 @@ enum xap_slot {
 
 #define XAP_OPEN_READ 0
 #define XAP_OPEN_WRITE 1 /* create if missing; takes Xapian's write lock */
+#define XAP_OPEN_SCRATCH 2 /* XAP_OPEN_WRITE without fsync: for a partial
+                              index that is merged (xap_compact) and
+                              deleted, never one that must survive a crash */
 
 /* Opens the Xapian database in directory path. With XAP_OPEN_WRITE a
  * database held by another writer gives KX_LOCKED. With XAP_OPEN_READ a
  * missing database gives KX_NOTFOUND. *out is the caller's (xap_close). */
 enum kx_status xap_open(const char *path, int mode, xap_db **out);
+
+/* Merges the databases in directories srcs[0..n) into a new, compact
+ * database in directory dst (which must not exist: KX_EXISTS), numbering
+ * documents anew; a metadata key set in several sources keeps the value of
+ * the first. Sources are only read. On failure dst may hold a partial
+ * database for the caller to remove; the message is xap_errmsg(NULL). */
+enum kx_status xap_compact(const char *const *srcs, size_t n,
+                           const char *dst);
 
 /* Discards every change not yet committed (writes run in a Xapian
  * transaction that only xap_commit ends), releases the lock and frees db.
@@ -63,8 +74,8 @@ enum kx_status xap_open(const char *path, int mode, xap_db **out);
 void xap_close(xap_db *db);
 
 /* Last error message on db, or "" if none. Borrowed: valid until the next
- * call on db. NULL db gives the message of the last failed xap_open in this
- * thread. */
+ * call on db. NULL db gives the message of the last failed xap_open or
+ * xap_compact in this thread. */
 const char *xap_errmsg(const xap_db *db);
 
 /* Makes a reader see the latest committed revision (no-op for a writer). */

@@ -99,6 +99,8 @@ static const char *const brand_en[] = {
     "Bohai", "Yellow River", "Lubei", "Huanghe", "Sino", "Orient", "Golden",
     "Binhai", "Xintai", "Hengyuan", "Jiaxing", "Ruida",
 };
+static const char *const places_en[] = {"Binzhou", "Zouping", "Boxing",
+                                       "Huimin", "Wudi", "Yangxin"};
 static const char *const academies[] = {"CAS", "CAE", "CAS", "CAE",
                                         "中国农业科学院"};
 static const char *const levels[] = {"national", "provincial", "municipal",
@@ -504,7 +506,7 @@ static void enterprise_name(struct gen *g, uint64_t j, struct gen_buf *b)
     topic_of(g, GEN_ENTERPRISE, j, &tp);
     gen_rng_seed(&r, g->o->seed, STREAM(GEN_ENTERPRISE, j, P_NAME));
     if (english_of(g, GEN_ENTERPRISE, j)) {
-        gen_buf_printf(b, "%s %s %s Co., Ltd.", PICK(&r, en_places),
+        gen_buf_printf(b, "%s %s %s Co., Ltd.", PICK(&r, places_en),
                        PICK(&r, brand_en),
                        PICK(&r, ((const char *const[]){
                                     "Chemical", "Materials", "Machinery",
@@ -514,7 +516,8 @@ static void enterprise_name(struct gen *g, uint64_t j, struct gen_buf *b)
         return;
     }
     reg = &g->t.reg[tp.region];
-    if (reg->binzhou && strlen(reg->name) >= 6 && gen_rng_pct(&r, 50))
+    if (reg->binzhou && strlen(reg->code) == 6 && strlen(reg->name) >= 6 &&
+        gen_rng_pct(&r, 50))
         gen_buf_put(b, reg->name, 6); /* "邹平", "博兴" */
     else
         gen_buf_puts(b, "滨州");

@@ -197,8 +197,9 @@ static uint32_t decode(const unsigned char *p, size_t *len)
 /* Function words that separate content words in the remarks. Multi-char
  * ones first: they are tried before single characters. */
 static const char *const delims[] = {
-    "不包括", "包括", "以及", "其他", "其它", "主要", "用于", "各种",
-    "各类", "以上", "以下", "等等", "的", "和", "及", "与", "或", "等",
+    "本门类", "本大类", "本类", "大类", "不包括", "包括", "以及", "其他",
+    "其它", "主要", "用于", "各种", "各类", "以上", "以下", "等等",
+    "的", "和", "及", "与", "或", "等",
     "并", "指", "对", "以", "为", "在", "从", "由", "将", "是", "其", "所",
     "之", "而", "但", "如", "即", "含", "凡", "也", "均", "该", "此", "这",
 };

@@ -314,14 +314,16 @@ struct fill {
     struct gen_rng *r;
     const struct gen_topic *tp;
     int english;
+    int remarks;        /* remarks quoted so far: one per text reads best */
 };
 
 static void put_remark(struct fill *f, struct gen_buf *out)
 {
     const struct gen_taxo *t = f->t;
 
-    /* the remark of a topic industry or of one of its ancestors */
-    for (size_t k = 0; k < f->tp->nind; k++) {
+    /* the remark of a topic industry or of one of its ancestors, once
+     * per text; later %R become a topical word */
+    for (size_t k = 0; f->remarks == 0 && k < f->tp->nind; k++) {
         int i = (int)f->tp->ind[(k + gen_rng_below(f->r, 3)) % f->tp->nind];
 
         while (i >= 0) {
@@ -334,6 +336,7 @@ static void put_remark(struct fill *f, struct gen_buf *out)
             if (n > 6 && strncmp(rm, "本门类", 9) != 0 &&
                 strncmp(rm, "本类", 6) != 0) {
                 gen_buf_text(out, rm, n);
+                f->remarks++;
                 return;
             }
             i = t->ind[i].parent;
@@ -466,7 +469,7 @@ void gen_text(struct gen_taxo *t, struct gen_rng *r, enum gen_kind k,
               const struct gen_topic *tp, int english, size_t target,
               struct gen_buf *out)
 {
-    struct fill f = {t, r, tp, english};
+    struct fill f = {t, r, tp, english, 0};
     size_t start = out->n, c0 = out->chars;
 
     if (english)
@@ -506,7 +509,7 @@ static const char *const en_title[2][4] = {
 void gen_title(struct gen_taxo *t, struct gen_rng *r, enum gen_kind k,
                const struct gen_topic *tp, int english, struct gen_buf *out)
 {
-    struct fill f = {t, r, tp, english};
+    struct fill f = {t, r, tp, english, 0};
     int res = k == GEN_RESULT;
 
     if (english)
