@@ -2,7 +2,9 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include "index.h"
 #include "kx.h"
+#include "match.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,6 +44,27 @@ int api_cli_main(int argc, char **argv);
 /* Prints "kxmatch: " + the error (file:line: field: msg) to stderr and
  * returns the exit code of st. */
 int api_fail(enum kx_status st, const struct kx_error *err);
+
+/* Everything a matching command holds open. */
+struct api_matcher {
+    idx *x;
+    match_infer *infer;
+    match_ctx *ctx;          /* NULL unless opened with_ctx */
+    struct match_config cfg;
+};
+
+/* Reads the weights: the shipped matcher/weights.conf (the compiled-in
+ * defaults if it is missing), then `config` over it if not NULL. */
+enum kx_status api_matcher_config(const char *config, struct match_config *cfg,
+                                  struct kx_error *err);
+
+/* Opens c->db for reading and, if with_ctx, a matcher over it with the
+ * weights of api_matcher_config(config). On failure nothing stays open. */
+enum kx_status api_matcher_open(const struct api_common *c, const char *config,
+                                int with_ctx, struct api_matcher *mt,
+                                struct kx_error *err);
+/* Closes what api_matcher_open opened; safe on a zeroed struct. */
+void api_matcher_close(struct api_matcher *mt);
 
 /* Subcommands: argv[0] is the subcommand name. */
 int api_cmd_index(const struct api_common *c, int argc, char **argv);

@@ -5,6 +5,7 @@
 #include "match.h"
 #include "search.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -197,28 +198,14 @@ static void stats_print(struct stats *s, const char *what, int json)
 /* Matches every need once untimed (the page cache and the allocator warm
  * up), then `runs` timed rounds. A closed need or one with nothing to
  * match on counts as an error, not as a latency. */
-static enum kx_status bench_match(idx *x, const struct lines *keys,
+static enum kx_status bench_match(match_ctx *ctx, const struct lines *keys,
                                   size_t runs, size_t top, int json,
-                                  struct kx_error *err)
+                                  FILE *dump, struct kx_error *err)
 {
-    struct match_config cfg;
-    match_infer *infer = NULL;
-    match_ctx *ctx = NULL;
     struct stats s;
     enum kx_status st;
 
-    match_config_default(&cfg);
-    st = match_config_load(match_config_default_path(), &cfg, err);
-    if (st == KX_NOTFOUND)
-        st = KX_OK;
-    if (st != KX_OK)
-        return st;
     if ((st = stats_init(&s, keys->n, runs)) != KX_OK)
-        goto out;
-    if ((st = match_infer_new(idx_taxo(x), idx_tokenizer(x), &infer)) !=
-            KX_OK ||
-        (st = match_ctx_new(idx_store(x), idx_xap(x), idx_tokenizer(x),
-                            idx_taxo(x), infer, &cfg, &ctx)) != KX_OK)
         goto out;
     for (size_t run = 0; run <= runs; run++) {
         for (size_t i = 0; i < keys->n; i++) {
@@ -234,6 +221,13 @@ static enum kx_status bench_match(idx *x, const struct lines *keys,
             t0 = now_ms();
             st = match_need(ctx, &req, &res, &e);
             got = res ? res->n : 0;
+            if (run == 1 && dump) {
+                fprintf(dump, "%s", keys->v[i]);
+                for (size_t k = 0; k < got; k++)
+                    fprintf(dump, "%c%s %.6f", k ? ' ' : '\t',
+                            res->v[k].key, res->v[k].parts.score);
+                fputc('\n', dump);
+            }
             match_result_free(res);
             if (run > 0)
                 s.lat[i] = now_ms() - t0;
@@ -252,8 +246,6 @@ static enum kx_status bench_match(idx *x, const struct lines *keys,
     st = KX_OK;
     stats_print(&s, "match", json);
 out:
-    match_ctx_free(ctx);
-    match_infer_free(infer);
     stats_free(&s);
     return st;
 }
@@ -307,14 +299,17 @@ int api_cmd_bench(const struct api_common *common, int argc, char **argv)
         {"runs", required_argument, NULL, 'r'},
         {"top", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'j'},
+        {"config", required_argument, NULL, 'c'},
+        {"dump", required_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
     };
     struct api_common c = *common;
+    struct api_matcher mt;
     struct lines items = {0};
     struct kx_error err;
-    const char *file = NULL, *what;
+    const char *file = NULL, *config = NULL, *dump_path = NULL, *what;
+    FILE *dump = NULL;
     size_t n = BENCH_DEFAULT_N, runs = 3, top = 10;
-    idx *x = NULL;
     enum kx_status st;
     int opt, json = 0;
 
@@ -347,6 +342,8 @@ int api_cmd_bench(const struct api_common *common, int argc, char **argv)
             break;
         }
         case 'j': json = 1; break;
+        case 'c': config = optarg; break;
+        case 'o': dump_path = optarg; break;
         default: goto usage;
         }
     }
@@ -357,29 +354,40 @@ int api_cmd_bench(const struct api_common *common, int argc, char **argv)
         goto usage;
     if (strcmp(what, "search") == 0 && !file)
         goto usage;
-    if ((st = idx_open(c.db, IDX_READ, c.taxonomy, &x, &err)) != KX_OK)
+    if ((st = api_matcher_open(&c, config, what[0] == 'm', &mt, &err)) !=
+        KX_OK)
         return api_fail(st, &err);
     if (file)
         st = lines_load(file, n, &items, &err);
     else
-        st = sample_needs(idx_store(x), n, &items);
+        st = sample_needs(idx_store(mt.x), n, &items);
     if (st == KX_OK && items.n == 0)
         st = kx_error_set(&err, KX_NOTFOUND, "", "no needs in %s", c.db);
+    if (st == KX_OK && dump_path && !(dump = fopen(dump_path, "w")))
+        st = kx_error_set(&err, KX_IO, "dump", "cannot write %s: %s",
+                          dump_path, strerror(errno));
     if (st == KX_OK)
-        st = what[0] == 'm' ? bench_match(x, &items, runs, top, json, &err)
-                            : bench_search(x, &items, runs, top, json, &err);
+        st = what[0] == 'm'
+                 ? bench_match(mt.ctx, &items, runs, top, json, dump, &err)
+                 : bench_search(mt.x, &items, runs, top, json, &err);
+    if (dump && fclose(dump) != 0 && st == KX_OK)
+        st = kx_error_set(&err, KX_IO, "dump", "cannot write %s",
+                          dump_path);
     lines_free(&items);
-    idx_close(x);
+    api_matcher_close(&mt);
     return st == KX_OK ? API_EXIT_OK : api_fail(st, &err);
 usage:
     fprintf(stderr,
             "usage: kxmatch bench match [--db DIR] [--keys FILE | --n N] "
-            "[--runs R] [--top K] [--json]\n"
+            "[--runs R] [--top K] [--config FILE]\n"
+            "                     [--dump FILE] [--json]\n"
             "       kxmatch bench search [--db DIR] --queries FILE [--n N] "
             "[--runs R] [--top K] [--json]\n"
             "Times each need or query in process: one untimed warm-up "
             "round, then R rounds;\n"
             "prints the medians over the rounds of p50, p99, mean and max "
-            "(ms).\n");
+            "(ms).\n"
+            "--dump writes each need's ranked keys and scores (first timed "
+            "round), one line per need.\n");
     return API_EXIT_USAGE;
 }

@@ -176,47 +176,6 @@ static void print_json(json_object *o)
 
 /* ---- planning ----------------------------------------------------------- */
 
-/* The index and a matcher over it. */
-struct dctx {
-    idx *x;
-    match_infer *infer;
-    match_ctx *m;
-    struct match_config cfg;
-};
-
-static void dctx_close(struct dctx *d)
-{
-    match_ctx_free(d->m);
-    match_infer_free(d->infer);
-    idx_close(d->x);
-    memset(d, 0, sizeof *d);
-}
-
-static enum kx_status dctx_open(const struct api_common *c, int matcher,
-                                struct dctx *d, struct kx_error *err)
-{
-    enum kx_status st;
-
-    memset(d, 0, sizeof *d);
-    if ((st = idx_open(c->db, IDX_READ, c->taxonomy, &d->x, err)) != KX_OK)
-        return st;
-    if (!matcher)
-        return KX_OK;
-    match_config_default(&d->cfg);
-    st = match_config_load(match_config_default_path(), &d->cfg, err);
-    if (st == KX_NOTFOUND) /* the defaults are compiled in as well */
-        st = KX_OK;
-    if (st == KX_OK)
-        st = match_infer_new(idx_taxo(d->x), idx_tokenizer(d->x), &d->infer);
-    if (st == KX_OK)
-        st = match_ctx_new(idx_store(d->x), idx_xap(d->x),
-                           idx_tokenizer(d->x), idx_taxo(d->x), d->infer,
-                           &d->cfg, &d->m);
-    if (st != KX_OK)
-        dctx_close(d);
-    return st;
-}
-
 static void print_plan(const struct api_digest_plan_report *r)
 {
     const struct {
@@ -249,15 +208,15 @@ static void print_plan(const struct api_digest_plan_report *r)
 
 static int cmd_plan(struct dopts *d)
 {
-    struct dctx dc;
+    struct api_matcher dc;
     struct api_digest_plan_report rep;
     struct kx_error err;
     enum kx_status st;
 
     kx_error_clear(&err);
-    if ((st = dctx_open(&d->c, 1, &dc, &err)) != KX_OK)
+    if ((st = api_matcher_open(&d->c, NULL, 1, &dc, &err)) != KX_OK)
         return api_fail(st, &err);
-    st = api_digest_plan(dc.m, idx_store(dc.x), &d->plan, &rep, &err);
+    st = api_digest_plan(dc.ctx, idx_store(dc.x), &d->plan, &rep, &err);
     if (st == KX_OK && d->json) {
         json_object *o = NULL;
         st = api_digest_plan_get(idx_store(dc.x), rep.week, &o, &err);
@@ -267,7 +226,7 @@ static int cmd_plan(struct dopts *d)
     } else if (st == KX_OK) {
         print_plan(&rep);
     }
-    dctx_close(&dc);
+    api_matcher_close(&dc);
     return st == KX_OK ? API_EXIT_OK : api_fail(st, &err);
 }
 
@@ -391,7 +350,7 @@ static void print_counts(const char *week, const struct api_digest_counts *c,
 
 static int cmd_send(struct dopts *d)
 {
-    struct dctx dc;
+    struct api_matcher dc;
     struct kx_error err;
     struct smtp_file f;
     struct api_mail_config mc;
@@ -463,7 +422,7 @@ static int cmd_send(struct dopts *d)
         return API_EXIT_BADINPUT;
     }
 
-    if ((st = dctx_open(&d->c, 0, &dc, &err)) != KX_OK) {
+    if ((st = api_matcher_open(&d->c, NULL, 0, &dc, &err)) != KX_OK) {
         smtp_file_free(&f);
         return api_fail(st, &err);
     }
@@ -472,9 +431,9 @@ static int cmd_send(struct dopts *d)
     json_object_put(plan);
     if (st == KX_NOTFOUND) {
         struct api_digest_plan_report rep;
-        dctx_close(&dc);
-        if ((st = dctx_open(&d->c, 1, &dc, &err)) == KX_OK &&
-            (st = api_digest_plan(dc.m, idx_store(dc.x), &d->plan, &rep,
+        api_matcher_close(&dc);
+        if ((st = api_matcher_open(&d->c, NULL, 1, &dc, &err)) == KX_OK &&
+            (st = api_digest_plan(dc.ctx, idx_store(dc.x), &d->plan, &rep,
                                   &err)) == KX_OK)
             printf("week %s: planned %zu pairs for %zu of %zu needs "
                    "(%.0f ms)\n", week, rep.exact.pairs, rep.exact.covered,
@@ -502,7 +461,7 @@ static int cmd_send(struct dopts *d)
             fprintf(stderr, "kxmatch: %zu messages failed permanently "
                             "(see `kxmatch digest status`)\n", sc.failed_now);
     }
-    dctx_close(&dc);
+    api_matcher_close(&dc);
     smtp_file_free(&f);
     if (st != KX_OK)
         return api_fail(st, &err);
@@ -513,7 +472,7 @@ static int cmd_send(struct dopts *d)
 
 static int cmd_preview(struct dopts *d, int argc, char **argv)
 {
-    struct dctx dc;
+    struct api_matcher dc;
     struct kx_error err;
     json_object *o = NULL, *x;
     enum kx_status st;
@@ -521,7 +480,7 @@ static int cmd_preview(struct dopts *d, int argc, char **argv)
     if (optind + 1 != argc)
         return usage();
     kx_error_clear(&err);
-    if ((st = dctx_open(&d->c, 0, &dc, &err)) != KX_OK)
+    if ((st = api_matcher_open(&d->c, NULL, 0, &dc, &err)) != KX_OK)
         return api_fail(st, &err);
     st = api_digest_preview(idx_store(dc.x), idx_taxo(dc.x), &d->msg,
                             argv[optind], d->week, &o, &err);
@@ -543,19 +502,19 @@ static int cmd_preview(struct dopts *d, int argc, char **argv)
         }
     }
     json_object_put(o);
-    dctx_close(&dc);
+    api_matcher_close(&dc);
     return st == KX_OK ? API_EXIT_OK : api_fail(st, &err);
 }
 
 static int cmd_status(struct dopts *d)
 {
-    struct dctx dc;
+    struct api_matcher dc;
     struct kx_error err;
     json_object *o = NULL, *msgs, *counts;
     enum kx_status st;
 
     kx_error_clear(&err);
-    if ((st = dctx_open(&d->c, 0, &dc, &err)) != KX_OK)
+    if ((st = api_matcher_open(&d->c, NULL, 0, &dc, &err)) != KX_OK)
         return api_fail(st, &err);
     st = api_digest_status(idx_store(dc.x), d->week, &o, &err);
     if (st == KX_OK && d->json) {
@@ -579,13 +538,13 @@ static int cmd_status(struct dopts *d)
                                                       JSON_C_TO_STRING_PLAIN));
     }
     json_object_put(o);
-    dctx_close(&dc);
+    api_matcher_close(&dc);
     return st == KX_OK ? API_EXIT_OK : api_fail(st, &err);
 }
 
 static int cmd_simple(const char *sub, struct dopts *d, int argc, char **argv)
 {
-    struct dctx dc;
+    struct api_matcher dc;
     struct kx_error err;
     json_object *o = NULL;
     char who[KX_KEY_MAX];
@@ -606,7 +565,7 @@ static int cmd_simple(const char *sub, struct dopts *d, int argc, char **argv)
          (strcmp(a[0], "add") != 0 && strcmp(a[0], "remove") != 0 &&
           strcmp(a[0], "list") != 0)))
         return usage();
-    if ((st = dctx_open(&d->c, 0, &dc, &err)) != KX_OK)
+    if ((st = api_matcher_open(&d->c, NULL, 0, &dc, &err)) != KX_OK)
         return api_fail(st, &err);
     if (strcmp(sub, "frequency") == 0) {
         st = api_digest_frequency_set(idx_store(dc.x), a[0], a[1], &err);
@@ -636,7 +595,7 @@ static int cmd_simple(const char *sub, struct dopts *d, int argc, char **argv)
         }
     }
     json_object_put(o);
-    dctx_close(&dc);
+    api_matcher_close(&dc);
     return st == KX_OK ? API_EXIT_OK : api_fail(st, &err);
 }
 

@@ -11,58 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Everything a matching command holds open. */
-struct matcher {
-    idx *x;
-    match_infer *infer;
-    match_ctx *ctx;
-    struct match_config cfg;
-};
-
-static void matcher_close(struct matcher *mt)
-{
-    match_ctx_free(mt->ctx);
-    match_infer_free(mt->infer);
-    idx_close(mt->x);
-    memset(mt, 0, sizeof *mt);
-}
-
-/* Reads the weights (the shipped file, then `config` over it if given). */
-static enum kx_status load_config(const char *config, struct match_config *cfg,
-                                  struct kx_error *err)
-{
-    enum kx_status st;
-
-    match_config_default(cfg);
-    st = match_config_load(match_config_default_path(), cfg, err);
-    if (st == KX_NOTFOUND) /* the defaults are compiled in as well */
-        st = KX_OK;
-    if (st == KX_OK && config)
-        st = match_config_load(config, cfg, err);
-    return st;
-}
-
-static enum kx_status matcher_open(const struct api_common *c,
-                                   const char *config, struct matcher *mt,
-                                   struct kx_error *err)
-{
-    enum kx_status st;
-
-    memset(mt, 0, sizeof *mt);
-    if ((st = load_config(config, &mt->cfg, err)) != KX_OK)
-        return st;
-    if ((st = idx_open(c->db, IDX_READ, c->taxonomy, &mt->x, err)) != KX_OK)
-        return st;
-    st = match_infer_new(idx_taxo(mt->x), idx_tokenizer(mt->x), &mt->infer);
-    if (st == KX_OK)
-        st = match_ctx_new(idx_store(mt->x), idx_xap(mt->x),
-                           idx_tokenizer(mt->x), idx_taxo(mt->x), mt->infer,
-                           &mt->cfg, &mt->ctx);
-    if (st != KX_OK)
-        matcher_close(mt);
-    return st;
-}
-
 /* Parses "expert,academician" into a kind mask. */
 static enum kx_status parse_kinds(const char *s, unsigned *mask,
                                   struct kx_error *err)
@@ -132,7 +80,7 @@ int api_cmd_match(const struct api_common *common, int argc, char **argv)
     struct api_common c = *common;
     struct match_request req;
     struct match_result *res = NULL;
-    struct matcher mt;
+    struct api_matcher mt;
     struct kx_error err;
     const char *config = NULL, *key = NULL;
     size_t ni = 0, nd = 0;
@@ -187,7 +135,7 @@ int api_cmd_match(const struct api_common *common, int argc, char **argv)
         goto usage;
     if (key && (st = record_key_parse(key, &kind, NULL, &err)) != KX_OK)
         return api_fail(st, &err);
-    if ((st = matcher_open(&c, config, &mt, &err)) != KX_OK)
+    if ((st = api_matcher_open(&c, config, 1, &mt, &err)) != KX_OK)
         return api_fail(st, &err);
     if (kind == KX_KIND_NEED) {
         req.need_key = key;
@@ -196,7 +144,7 @@ int api_cmd_match(const struct api_common *common, int argc, char **argv)
         st = match_partner(mt.ctx, key, &req, &res, &err);
     }
     if (st != KX_OK) {
-        matcher_close(&mt);
+        api_matcher_close(&mt);
         return api_fail(st, &err);
     }
     if (json) {
@@ -209,7 +157,7 @@ int api_cmd_match(const struct api_common *common, int argc, char **argv)
         print_text(res, idx_taxo(mt.x));
     }
     match_result_free(res);
-    matcher_close(&mt);
+    api_matcher_close(&mt);
     return API_EXIT_OK;
 usage:
     fprintf(stderr,
@@ -339,7 +287,7 @@ static double now_ms(void)
 }
 
 /* Runs every judged need whose language matches `lang` ("" for all). */
-static enum kx_status evaluate(struct matcher *mt, const struct judgments *j,
+static enum kx_status evaluate(struct api_matcher *mt, const struct judgments *j,
                                int baseline, const char *lang,
                                struct scores *s, struct kx_error *err)
 {
@@ -428,11 +376,11 @@ int api_cmd_eval(const struct api_common *common, int argc, char **argv)
                "needs", "nDCG@10", "P@5", "MRR", "ms/need");
     /* Row 0 is the BM25 baseline, then the default, then each --config. */
     for (size_t r = 0; r <= nconf; r++) {
-        struct matcher mt;
+        struct api_matcher mt;
         const char *label = r == 0 ? "BM25 text only (baseline)"
                             : r == 1 ? "kxmatch (weights.conf)" : configs[r - 1];
 
-        if ((st = matcher_open(&c, r >= 2 ? configs[r - 1] : NULL, &mt,
+        if ((st = api_matcher_open(&c, r >= 2 ? configs[r - 1] : NULL, 1, &mt,
                                &err)) != KX_OK)
             break;
         for (size_t l = 0; l < 3; l++) {
@@ -457,7 +405,7 @@ int api_cmd_eval(const struct api_common *common, int argc, char **argv)
                        s.mrr, s.ms_total / s.needs);
             }
         }
-        matcher_close(&mt);
+        api_matcher_close(&mt);
         if (st != KX_OK)
             break;
     }
