@@ -55,6 +55,7 @@ struct xap_query {
     std::vector<std::string> excludes;
     std::vector<unsigned> facets;
     unsigned min_match = 0;
+    unsigned long boost_above = 0; /* 0: every term may bring a document in */
     double k1 = 1.2;
     double b = 0.75;
 };
@@ -617,6 +618,15 @@ extern "C" enum kx_status xap_query_add_term(xap_query *q, const char *term,
     });
 }
 
+extern "C" enum kx_status xap_query_set_boost_above(xap_query *q,
+                                                    unsigned long tf)
+{
+    if (!q)
+        return KX_BADINPUT;
+    q->boost_above = tf;
+    return KX_OK;
+}
+
 extern "C" enum kx_status xap_query_add_phrase(xap_query *q,
                                                const char *const *terms,
                                                size_t n, double weight)
@@ -853,20 +863,38 @@ static Xapian::Query build_query(const Xapian::Database &d, const xap_query &q,
 
     *ranked = false;
     *use_decider = false;
+    std::vector<Xapian::Query> common;
+
     parts.reserve(q.terms.size() + q.phrases.size());
-    for (size_t i = 0; i < q.terms.size(); i++)
-        parts.push_back(scaled(Xapian::Query(q.terms[i]), q.weights[i]));
+    for (size_t i = 0; i < q.terms.size(); i++) {
+        Xapian::Query t = scaled(Xapian::Query(q.terms[i]), q.weights[i]);
+
+        if (q.boost_above && q.min_match <= 1 &&
+            d.get_termfreq(q.terms[i]) > q.boost_above)
+            common.push_back(t);
+        else
+            parts.push_back(t);
+    }
     for (const xap_phrase &ph : q.phrases)
         parts.push_back(scaled(Xapian::Query(Xapian::Query::OP_PHRASE,
                                              ph.terms.begin(),
                                              ph.terms.end()),
                                ph.weight));
+    if (parts.empty()) { /* nothing rare: every term brings documents in */
+        parts.swap(common);
+    }
     if (!parts.empty()) {
         *ranked = true;
         query = parts.size() == 1
                     ? parts[0]
                     : Xapian::Query(Xapian::Query::OP_OR, parts.begin(),
                                     parts.end());
+        /* Common terms only add to documents the rare ones found: their
+         * long posting lists are skipped through, never read whole. */
+        if (!common.empty())
+            query = Xapian::Query(Xapian::Query::OP_AND_MAYBE, query,
+                                  Xapian::Query(Xapian::Query::OP_OR,
+                                                common.begin(), common.end()));
     }
     /* min_match counts the xap_query_add_term terms only; a query without
      * any is not affected (a filter-only query would otherwise match
@@ -1174,41 +1202,55 @@ extern "C" double xap_mset_weight(const xap_mset *m, size_t i)
 
 extern "C" enum kx_status xap_mset_matching_terms(const xap_mset *m, size_t i,
                                                   const char ***terms,
-                                                  size_t *n)
+                                                  unsigned **wdfs, size_t *n)
 {
     if (terms)
         *terms = nullptr;
+    if (wdfs)
+        *wdfs = nullptr;
     if (n)
         *n = 0;
     if (!m || !terms || !n || i >= m->ids.size())
         return KX_BADINPUT;
     return guard(nullptr, [&]() -> enum kx_status {
-        std::vector<char> hit(m->terms.size(), 0);
+        std::vector<Xapian::termcount> hit(m->terms.size(), 0);
         size_t found = 0, k = 0;
         const char **arr;
+        unsigned *w = nullptr;
         Xapian::TermIterator t = m->db.termlist_begin(m->ids[i]);
         const Xapian::TermIterator end = m->db.termlist_end(m->ids[i]);
 
         /* One forward walk of the document's sorted termlist, visiting the
-         * query terms in the same (byte) order. */
+         * query terms in the same (byte) order. A matching term has wdf
+         * >= 1 (a ranking term is never boolean). */
         for (size_t j : m->term_sorted) {
             t.skip_to(m->terms[j]);
             if (t == end)
                 break;
             if (*t == m->terms[j]) {
-                hit[j] = 1;
+                hit[j] = std::max<Xapian::termcount>(t.get_wdf(), 1);
                 found++;
             }
         }
         if (!found)
             return KX_OK;
         arr = static_cast<const char **>(malloc(found * sizeof *arr));
-        if (!arr)
+        if (wdfs)
+            w = static_cast<unsigned *>(malloc(found * sizeof *w));
+        if (!arr || (wdfs && !w)) {
+            free(arr);
+            free(w);
             return KX_NOMEM;
+        }
         for (size_t j = 0; j < hit.size(); j++)
-            if (hit[j])
+            if (hit[j]) {
+                if (w)
+                    w[k] = hit[j];
                 arr[k++] = m->terms[j].c_str();
+            }
         *terms = arr;
+        if (wdfs)
+            *wdfs = w;
         *n = found;
         return KX_OK;
     });

@@ -141,6 +141,13 @@ void xap_query_free(xap_query *q);
 enum kx_status xap_query_add_term(xap_query *q, const char *term,
                                   double weight);
 
+/* Ranking terms indexing more than tf documents (0: no limit) only add
+ * their weight to documents that the other terms match (AND_MAYBE): they
+ * cannot bring a document in by themselves, and their long posting lists
+ * are skipped through instead of read whole. If every term is that common
+ * they all match as usual. Ignored when min_match > 1. */
+enum kx_status xap_query_set_boost_above(xap_query *q, unsigned long tf);
+
 /* Adds a phrase of terms that must appear in order (needs positions),
  * weighted like a term. Used for quoted search input. */
 enum kx_status xap_query_add_phrase(xap_query *q, const char *const *terms,
@@ -198,9 +205,12 @@ double xap_mset_max_possible(const xap_mset *m);
 const char *xap_mset_data(const xap_mset *m, size_t i);
 double xap_mset_weight(const xap_mset *m, size_t i);
 /* The ranking terms of the query that the i-th hit contains, in query
- * order. *terms is malloc'd (free it), the strings are borrowed from m. */
+ * order, and (if wdfs is not NULL) the within-document frequency of each,
+ * from one walk of the document's termlist. *terms and *wdfs are malloc'd
+ * (free them), the strings are borrowed from m. */
 enum kx_status xap_mset_matching_terms(const xap_mset *m, size_t i,
-                                       const char ***terms, size_t *n);
+                                       const char ***terms, unsigned **wdfs,
+                                       size_t *n);
 /* Within-document frequency of term in the i-th hit, and its length. */
 enum kx_status xap_mset_term_wdf(const xap_mset *m, size_t i,
                                  const char *term, unsigned *wdf);

@@ -27,6 +27,7 @@ static const struct key {
     D(q_name, 0, 100, 2.0),       D(q_tags, 0, 100, 1.5),
     D(q_text, 0, 100, 1.0),       D(q_code, 0, 100, 1.0),
     I(q_max_terms, 1, 1024, 64),
+    D(q_boost_df, 0, 1, 0.01),       I(q_boost_min, 0, 100000000, 1000),
     D(bm25_k1, 0, 10, 1.2),       D(bm25_b, 0, 1, 0.75),
     D(text_tau, 0.001, 10, 0.12),
     I(rf_docs, 0, 50, 3),         I(rf_terms, 0, 100, 0),

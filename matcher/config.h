@@ -13,6 +13,8 @@ struct match_config {
     double w_text, w_taxonomy, w_region, w_profile;
     double q_name, q_tags, q_text, q_code;
     int q_max_terms;
+    double q_boost_df;
+    int q_boost_min;
     double bm25_k1, bm25_b, text_tau;
     int rf_docs, rf_terms;
     double rf_weight;

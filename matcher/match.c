@@ -531,18 +531,18 @@ static void explain_terms(match_ctx *m, const xap_mset *ms, size_t i,
                           const struct qterms *q, struct match_entry *e)
 {
     const char **terms = NULL;
+    unsigned *wdfs = NULL;
     struct term_contrib tc[128];
     char code_names[128][24];
     size_t n = 0, nt = 0;
     double sum = 0;
 
-    if (xap_mset_matching_terms(ms, i, &terms, &nt) != KX_OK)
+    if (xap_mset_matching_terms(ms, i, &terms, &wdfs, &nt) != KX_OK)
         return;
     for (size_t j = 0; j < nt && n < 128; j++) {
         const struct qterm *qt;
-        unsigned wdf = 0;
+        unsigned wdf = wdfs[j];
 
-        xap_mset_term_wdf(ms, i, terms[j], &wdf);
         tc[n].term = terms[j];
         if (terms[j][0] == 'X') {
             /* a shared code counts in the text component too: name it
@@ -566,6 +566,7 @@ static void explain_terms(match_ctx *m, const xap_mset *ms, size_t i,
         t->share = sum > 0 ? tc[j].c / sum : 0;
     }
     free(terms);
+    free(wdfs);
 }
 
 /* Expansion terms that say too little about a topic to be added to a
@@ -622,6 +623,15 @@ static enum kx_status run(match_ctx *m, store_txn *t, const struct need *n,
     if ((st = xap_query_new(&xq)) != KX_OK)
         goto out;
     xap_query_set_bm25(xq, m->cfg.bm25_k1, m->cfg.bm25_b);
+    if (!baseline && m->cfg.q_boost_df > 0) {
+        unsigned long ndocs = 0, above;
+
+        xap_doccount(m->db, &ndocs);
+        above = (unsigned long)(m->cfg.q_boost_df * (double)ndocs);
+        if (above < (unsigned long)m->cfg.q_boost_min)
+            above = (unsigned long)m->cfg.q_boost_min;
+        xap_query_set_boost_above(xq, above);
+    }
     for (size_t i = 0; i < q->n; i++)
         xap_query_add_term(xq, q->v[i].term, q->v[i].w);
     if (!baseline) {

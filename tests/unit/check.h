@@ -4,6 +4,7 @@
 #ifndef CHECK_H
 #define CHECK_H
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +36,16 @@ static int check_failed_ = 0, check_passed_ = 0, check_test_failed_ = 0;
         if (a_ != b_) {                                                    \
             fprintf(stderr, "%s:%d: CHECK_INT failed: %s == %lld, "        \
                     "expected %lld\n", __FILE__, __LINE__, #a, a_, b_);    \
+            check_test_failed_ = 1;                                        \
+        }                                                                  \
+    } while (0)
+
+#define CHECK_NEAR(a, b, eps)                                              \
+    do {                                                                   \
+        double x_ = (a), y_ = (b);                                         \
+        if (!(fabs(x_ - y_) <= (eps))) {                                   \
+            fprintf(stderr, "%s:%d: CHECK_NEAR failed: %s == %.9g, "       \
+                    "expected %.9g\n", __FILE__, __LINE__, #a, x_, y_);    \
             check_test_failed_ = 1;                                        \
         }                                                                  \
     } while (0)

@@ -27,15 +27,6 @@
 
 static taxo *T;
 
-#define CHECK_NEAR(a, b, eps)                                              \
-    do {                                                                   \
-        double x_ = (a), y_ = (b);                                         \
-        if (!(fabs(x_ - y_) <= (eps))) {                                   \
-            fprintf(stderr, "%s:%d: CHECK_NEAR failed: %s == %.9g, "       \
-                    "expected %.9g\n", __FILE__, __LINE__, #a, x_, y_);    \
-            check_test_failed_ = 1;                                        \
-        }                                                                  \
-    } while (0)
 
 static struct match_config defaults(void)
 {
@@ -586,8 +577,8 @@ static void test_society_profile(void)
     X(region_township) X(region_county) X(region_city) X(region_province)   \
     X(region_elsewhere) X(profile_academician) X(profile_senior)            \
     X(profile_associate) X(profile_other) X(society_member)                 \
-    X(result_trl_share)
-#define CONFIG_INTS(X) X(q_max_terms) X(rf_docs) X(rf_terms) X(pool) X(per_org)
+    X(result_trl_share) X(q_boost_df)
+#define CONFIG_INTS(X) X(q_max_terms) X(q_boost_min) X(rf_docs) X(rf_terms) X(pool) X(per_org)
 
 static const char *const config_keys[] = {
 #define NAME(f) #f,

@@ -745,6 +745,53 @@ static void test_exclude(void)
     xap_close(r);
 }
 
+/* Terms above the boost limit only add weight to documents the others
+ * found: the same weights as the plain OR, fewer documents. */
+static void test_boost_above(void)
+{
+    xap_db *r = corpus_open();
+    xap_query *q = NULL;
+    xap_mset *plain = NULL, *m = NULL;
+    char keys[256];
+
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    /* battery is in 3 documents (E1, E2, N1), lithium in 2 (E1, N1). */
+    CHECK_INT(xap_query_new(&q), KX_OK);
+    CHECK_INT(xap_query_add_term(q, "lithium", 1.0), KX_OK);
+    CHECK_INT(xap_query_add_term(q, "battery", 1.0), KX_OK);
+    CHECK_INT(run_keys(r, q, keys, sizeof keys, &plain), KX_OK);
+    CHECK_INT(xap_mset_size(plain), 3);
+    CHECK(strstr(keys, "expert:E2") != NULL);
+    CHECK_INT(xap_query_set_boost_above(q, 2), KX_OK);
+    CHECK_INT(run_keys(r, q, keys, sizeof keys, &m), KX_OK);
+    CHECK_INT(xap_mset_size(m), 2); /* E2 holds battery only: left out */
+    CHECK(strstr(keys, "expert:E2") == NULL);
+    for (size_t i = 0; i < xap_mset_size(m) && xap_mset_size(plain) == 3;
+         i++) {
+        CHECK_STR(xap_mset_data(m, i), xap_mset_data(plain, i));
+        CHECK_NEAR(xap_mset_weight(m, i), xap_mset_weight(plain, i), 1e-9);
+    }
+    xap_mset_free(m);
+    /* With min_match the limit does not apply. */
+    CHECK_INT(xap_query_set_min_match(q, 2), KX_OK);
+    CHECK_INT(run_keys(r, q, keys, sizeof keys, NULL), KX_OK);
+    CHECK_INT(strlen(keys), strlen("expert:E1,need:N1"));
+    xap_query_free(q);
+
+    /* Every term common: they all bring documents in, as without it. */
+    CHECK_INT(xap_query_new(&q), KX_OK);
+    CHECK_INT(xap_query_add_term(q, "battery", 1.0), KX_OK);
+    CHECK_INT(xap_query_set_boost_above(q, 1), KX_OK);
+    CHECK_INT(run_keys(r, q, keys, sizeof keys, NULL), KX_OK);
+    CHECK_INT(strlen(keys), strlen("expert:E1,need:N1,expert:E2"));
+    xap_query_free(q);
+    CHECK_INT(xap_query_set_boost_above(NULL, 1), KX_BADINPUT);
+    xap_mset_free(plain);
+    xap_close(r);
+}
+
 static void test_min_match(void)
 {
     xap_db *r = corpus_open();
@@ -912,6 +959,7 @@ static void test_matching_terms_wdf_doclen(void)
     xap_query *q = NULL;
     xap_mset *m = NULL;
     const char **terms = NULL;
+    unsigned *wdfs = NULL;
     size_t n = 0, i, e1 = 99, e2 = 99;
     unsigned wdf = 99, len = 0;
 
@@ -936,22 +984,32 @@ static void test_matching_terms_wdf_doclen(void)
     if (e1 == 99 || e2 == 99)
         goto out;
 
-    CHECK_INT(xap_mset_matching_terms(m, e1, &terms, &n), KX_OK);
+    CHECK_INT(xap_mset_matching_terms(m, e1, &terms, &wdfs, &n), KX_OK);
     CHECK_INT(n, 2);
     if (n == 2) {
         CHECK_STR(terms[0], "battery");
         CHECK_STR(terms[1], "lithium");
+        CHECK_INT(wdfs[0], 3); /* "lithium battery recycling battery battery" */
+        CHECK_INT(wdfs[1], 1);
     }
     free(terms);
-    CHECK_INT(xap_mset_matching_terms(m, e2, &terms, &n), KX_OK);
+    free(wdfs);
+    CHECK_INT(xap_mset_matching_terms(m, e2, &terms, NULL, &n), KX_OK);
     CHECK_INT(n, 2);
     if (n == 2) {
         CHECK_STR(terms[0], "solar");
         CHECK_STR(terms[1], "battery");
     }
     free(terms);
-    CHECK_INT(xap_mset_matching_terms(m, 99, &terms, &n), KX_BADINPUT);
-    CHECK(terms == NULL && n == 0);
+    CHECK_INT(xap_mset_matching_terms(m, e2, &terms, &wdfs, &n), KX_OK);
+    if (n == 2) {
+        CHECK_INT(wdfs[0], 2); /* "solar battery solar" */
+        CHECK_INT(wdfs[1], 1);
+    }
+    free(terms);
+    free(wdfs);
+    CHECK_INT(xap_mset_matching_terms(m, 99, &terms, &wdfs, &n), KX_BADINPUT);
+    CHECK(terms == NULL && wdfs == NULL && n == 0);
 
     /* E1: "lithium battery recycling battery battery". */
     CHECK_INT(xap_mset_term_wdf(m, e1, "battery", &wdf), KX_OK);
@@ -1077,6 +1135,7 @@ int main(void)
     RUN(test_filters);
     RUN(test_filter_only);
     RUN(test_exclude);
+    RUN(test_boost_above);
     RUN(test_min_match);
     RUN(test_phrase);
     RUN(test_facets);
