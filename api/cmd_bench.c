@@ -252,7 +252,7 @@ out:
 
 static enum kx_status bench_search(idx *x, const struct lines *qs,
                                    size_t runs, size_t top, int json,
-                                   struct kx_error *err)
+                                   FILE *dump, struct kx_error *err)
 {
     struct stats s;
     enum kx_status st;
@@ -276,6 +276,13 @@ static enum kx_status bench_search(idx *x, const struct lines *qs,
             if (run == 1) {
                 s.errors += st != KX_OK;
                 s.zero += st == KX_OK && res->nhits == 0;
+            }
+            if (run == 1 && dump) {
+                fprintf(dump, "%s", qs->v[i]);
+                for (size_t k = 0; res && k < res->nhits; k++)
+                    fprintf(dump, "%c%s %.6f", k ? ' ' : '\t',
+                            res->hits[k].key, res->hits[k].score);
+                fputc('\n', dump);
             }
             match_search_result_free(res);
         }
@@ -369,7 +376,7 @@ int api_cmd_bench(const struct api_common *common, int argc, char **argv)
     if (st == KX_OK)
         st = what[0] == 'm'
                  ? bench_match(mt.ctx, &items, runs, top, json, dump, &err)
-                 : bench_search(mt.x, &items, runs, top, json, &err);
+                 : bench_search(mt.x, &items, runs, top, json, dump, &err);
     if (dump && fclose(dump) != 0 && st == KX_OK)
         st = kx_error_set(&err, KX_IO, "dump", "cannot write %s",
                           dump_path);
@@ -382,12 +389,13 @@ usage:
             "[--runs R] [--top K] [--config FILE]\n"
             "                     [--dump FILE] [--json]\n"
             "       kxmatch bench search [--db DIR] --queries FILE [--n N] "
-            "[--runs R] [--top K] [--json]\n"
+            "[--runs R] [--top K]\n"
+            "                     [--dump FILE] [--json]\n"
             "Times each need or query in process: one untimed warm-up "
             "round, then R rounds;\n"
             "prints the medians over the rounds of p50, p99, mean and max "
             "(ms).\n"
-            "--dump writes each need's ranked keys and scores (first timed "
-            "round), one line per need.\n");
+            "--dump writes each need's or query's ranked keys and scores "
+            "(first timed round),\none line each.\n");
     return API_EXIT_USAGE;
 }
