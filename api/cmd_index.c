@@ -142,8 +142,27 @@ int api_cmd_index(const struct api_common *common, int argc, char **argv)
 
 struct check_ctx {
     store_txn *t;
-    size_t records, dangling;
+    size_t records, dangling, stale;
+    int profiles; /* the store keeps profiles (see store_has_profiles) */
 };
+
+/* The stored profile must be the record's. */
+static void check_profile(struct check_ctx *c, const char *key,
+                          const struct kx_record *r)
+{
+    const void *have;
+    size_t hlen, wlen;
+    char *want = NULL;
+    enum kx_status st = store_profile_get(c->t, key, &have, &hlen);
+
+    if (record_profile_encode(r, &want, &wlen) != KX_OK || st != KX_OK ||
+        hlen != wlen || memcmp(have, want, wlen) != 0) {
+        printf("%s: its profile (what ranking reads) %s\n", key,
+               st == KX_NOTFOUND ? "is missing" : "differs from the record");
+        c->stale++;
+    }
+    free(want);
+}
 
 static int check_record(void *vctx, const char *key, const char *json,
                         size_t len)
@@ -166,6 +185,8 @@ static int check_record(void *vctx, const char *key, const char *json,
             c->dangling++;
         }
     }
+    if (c->profiles)
+        check_profile(c, key, r);
     record_free(r);
     return 0;
 }
@@ -177,7 +198,7 @@ int api_cmd_check(const struct api_common *common, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct api_common c = *common;
-    struct check_ctx cc = {NULL, 0, 0};
+    struct check_ctx cc = {NULL, 0, 0, 0, 0};
     struct kx_error err;
     unsigned long ndocs = 0;
     idx *x = NULL;
@@ -194,6 +215,7 @@ int api_cmd_check(const struct api_common *common, int argc, char **argv)
     st = idx_open(c.db, IDX_READ, c.taxonomy, &x, &err);
     if (st != KX_OK)
         return api_fail(st, &err);
+    cc.profiles = store_has_profiles(idx_store(x));
     if ((st = store_txn_begin(idx_store(x), 0, &cc.t)) == KX_OK)
         st = store_record_each(cc.t, "", check_record, &cc);
     if (st == KX_OK)
@@ -212,6 +234,11 @@ int api_cmd_check(const struct api_common *common, int argc, char **argv)
            cc.dangling, cc.dangling == 1 ? "" : "s");
     if (cc.dangling)
         rc = API_EXIT_BADINPUT;
+    if (cc.stale) {
+        printf("%zu profile%s out of step with the records\n", cc.stale,
+               cc.stale == 1 ? "" : "s");
+        rc = API_EXIT_FAIL;
+    }
     idx_close(x);
     return rc;
 }

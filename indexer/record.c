@@ -1228,6 +1228,235 @@ void record_free(struct kx_record *r)
     free((struct rec *)(void *)r);
 }
 
+/* ---- profiles ----------------------------------------------------- */
+
+#define PROF_MAGIC "KP1"
+#define PROF_ABSENT 0xffffu
+#define PROF_NSTR 8
+#define PROF_NLIST 4
+
+struct prof_out {
+    char *buf;
+    size_t len, cap;
+    enum kx_status st;
+};
+
+static void prof_put(struct prof_out *o, const void *p, size_t n)
+{
+    if (o->st != KX_OK)
+        return;
+    if (o->len + n > o->cap) {
+        size_t cap = o->cap ? o->cap : 256;
+        char *b;
+        while (cap < o->len + n)
+            cap *= 2;
+        if (!(b = realloc(o->buf, cap))) {
+            o->st = KX_NOMEM;
+            return;
+        }
+        o->buf = b;
+        o->cap = cap;
+    }
+    memcpy(o->buf + o->len, p, n);
+    o->len += n;
+}
+
+static void prof_u16(struct prof_out *o, size_t v)
+{
+    unsigned char b[2] = {(unsigned char)(v & 0xff),
+                          (unsigned char)(v >> 8 & 0xff)};
+
+    if (v > PROF_ABSENT && o->st == KX_OK)
+        o->st = KX_TOOLARGE;
+    prof_put(o, b, 2);
+}
+
+static void prof_i32(struct prof_out *o, int v)
+{
+    uint32_t u = (uint32_t)v;
+    unsigned char b[4] = {(unsigned char)(u & 0xff),
+                          (unsigned char)(u >> 8 & 0xff),
+                          (unsigned char)(u >> 16 & 0xff),
+                          (unsigned char)(u >> 24 & 0xff)};
+
+    prof_put(o, b, 4);
+}
+
+static void prof_str(struct prof_out *o, const char *s)
+{
+    size_t n;
+
+    if (!s) {
+        prof_u16(o, PROF_ABSENT);
+        return;
+    }
+    n = strlen(s);
+    prof_u16(o, n >= PROF_ABSENT ? PROF_ABSENT + 1 : n);
+    prof_put(o, s, n + 1);
+}
+
+/* The profile's strings and lists, in their stored order. */
+static void prof_fields(struct kx_record *r, const char ***str,
+                        struct kx_strs **lists)
+{
+    const char **s[PROF_NSTR] = {&r->name,   &r->org,    &r->title,
+                                 &r->region, &r->owner,  &r->status,
+                                 &r->enterprise, &r->visibility};
+    struct kx_strs *l[PROF_NLIST] = {&r->industries, &r->disciplines,
+                                     &r->conflicts, &r->members};
+
+    memcpy(str, s, sizeof s);
+    memcpy(lists, l, sizeof l);
+}
+
+enum kx_status record_profile_encode(const struct kx_record *r, char **out,
+                                     size_t *len)
+{
+    struct prof_out o = {NULL, 0, 0, KX_OK};
+    const char **str[PROF_NSTR];
+    struct kx_strs *lists[PROF_NLIST];
+    unsigned char kind = (unsigned char)r->kind;
+
+    *out = NULL;
+    *len = 0;
+    prof_fields((struct kx_record *)r, str, lists);
+    prof_put(&o, PROF_MAGIC, 3);
+    prof_put(&o, &kind, 1);
+    prof_i32(&o, r->capacity);
+    prof_i32(&o, r->trl);
+    prof_str(&o, r->id);
+    for (size_t i = 0; i < PROF_NSTR; i++)
+        prof_str(&o, *str[i]);
+    for (size_t i = 0; i < PROF_NLIST; i++) {
+        prof_u16(&o, lists[i]->n);
+        for (size_t j = 0; j < lists[i]->n; j++)
+            prof_str(&o, lists[i]->v[j]);
+    }
+    if (o.st != KX_OK) {
+        free(o.buf);
+        return o.st;
+    }
+    *out = o.buf;
+    *len = o.len;
+    return KX_OK;
+}
+
+struct prof_in {
+    const unsigned char *p, *end;
+    int bad;
+};
+
+static unsigned prof_get_u16(struct prof_in *in)
+{
+    unsigned v;
+
+    if (in->end - in->p < 2) {
+        in->bad = 1;
+        return 0;
+    }
+    v = in->p[0] | (unsigned)in->p[1] << 8;
+    in->p += 2;
+    return v;
+}
+
+static int prof_get_i32(struct prof_in *in)
+{
+    uint32_t v;
+
+    if (in->end - in->p < 4) {
+        in->bad = 1;
+        return 0;
+    }
+    v = in->p[0] | (uint32_t)in->p[1] << 8 | (uint32_t)in->p[2] << 16 |
+        (uint32_t)in->p[3] << 24;
+    in->p += 4;
+    return (int)v;
+}
+
+/* A string of the profile, in place (the buffer is a private copy). */
+static const char *prof_get_str(struct prof_in *in)
+{
+    unsigned n = prof_get_u16(in);
+    const char *s;
+
+    if (in->bad || n == PROF_ABSENT)
+        return NULL;
+    if ((size_t)(in->end - in->p) < (size_t)n + 1 || in->p[n] != '\0') {
+        in->bad = 1;
+        return NULL;
+    }
+    s = (const char *)in->p;
+    in->p += n + 1;
+    return s;
+}
+
+enum kx_status record_from_profile(const void *p, size_t len,
+                                   struct kx_record **out)
+{
+    struct prof_in in = {p, (const unsigned char *)p + len, 0};
+    const char **str[PROF_NSTR];
+    struct kx_strs *lists[PROF_NLIST];
+    size_t nitems = 0;
+    const char *id;
+    struct rec *rec;
+    char *copy;
+    int kind;
+
+    *out = NULL;
+    if (len < 4 + 8 || memcmp(p, PROF_MAGIC, 3) != 0)
+        return KX_CORRUPT;
+    kind = ((const unsigned char *)p)[3];
+    if (kind >= KX_KIND_LAST)
+        return KX_CORRUPT;
+    /* First pass: how many list items (the pool of the record). */
+    in.p += 4 + 8;
+    for (size_t i = 0; i <= PROF_NSTR && !in.bad; i++) /* id + strings */
+        prof_get_str(&in);
+    for (size_t i = 0; i < PROF_NLIST && !in.bad; i++) {
+        unsigned n = prof_get_u16(&in);
+        nitems += n;
+        for (unsigned j = 0; j < n && !in.bad; j++)
+            if (!prof_get_str(&in))
+                in.bad = 1;
+    }
+    if (in.bad || in.p != in.end)
+        return KX_CORRUPT;
+    rec = calloc(1, sizeof *rec + nitems * sizeof rec->pool[0] + len);
+    if (!rec)
+        return KX_NOMEM;
+    rec->npool = nitems;
+    copy = (char *)&rec->pool[nitems];
+    memcpy(copy, p, len);
+    /* Second pass over the copy: the strings point into it. */
+    in.p = (const unsigned char *)copy + 4;
+    in.end = (const unsigned char *)copy + len;
+    rec->r.kind = (enum kx_kind)kind;
+    rec->r.capacity = prof_get_i32(&in);
+    rec->r.trl = prof_get_i32(&in);
+    rec->r.has_kexie = -1;
+    rec->r.budget = -1;
+    prof_fields(&rec->r, str, lists);
+    id = prof_get_str(&in);
+    for (size_t i = 0; i < PROF_NSTR; i++)
+        *str[i] = prof_get_str(&in);
+    for (size_t i = 0; i < PROF_NLIST; i++) {
+        unsigned n = prof_get_u16(&in);
+        lists[i]->v = &rec->pool[rec->used];
+        lists[i]->n = n;
+        for (unsigned j = 0; j < n; j++)
+            rec->pool[rec->used++] = prof_get_str(&in);
+    }
+    if (!id || strlen(id) > KX_ID_MAX) {
+        free(rec);
+        return KX_CORRUPT;
+    }
+    memcpy(rec->r.id, id, strlen(id) + 1);
+    snprintf(rec->r.key, sizeof rec->r.key, "%s:%s",
+             record_kind_name(rec->r.kind), id);
+    *out = &rec->r;
+    return KX_OK;
+}
+
 const char *record_canonical(struct kx_record *r, size_t *len)
 {
     const char *s;

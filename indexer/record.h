@@ -108,6 +108,29 @@ enum kx_status record_from_json(struct json_object *obj, const taxo *t,
 
 void record_free(struct kx_record *r);
 
+/* ---- profiles: what ranking reads of a candidate ----------------------
+ *
+ * A record's profile is a compact binary summary stored beside it (LMDB
+ * "profiles"): kind, id, name, org, title, region, owner, status,
+ * enterprise, visibility, capacity, trl, industries, disciplines,
+ * conflicts, members. Everything else (text, tags, email, ...) is left
+ * out, so reading a candidate costs no JSON parse. Layout (little-endian):
+ * "KP1", kind u8, capacity i32, trl i32, then id and the eight strings
+ * in that order as u16 length + bytes + NUL (length 0xffff: absent), then
+ * the four lists as u16 count + that many strings. */
+
+/* Encodes r's profile into a malloc'd buffer (*out, *len; free it).
+ * KX_TOOLARGE if a string or list does not fit the u16 fields. */
+enum kx_status record_profile_encode(const struct kx_record *r, char **out,
+                                     size_t *len);
+
+/* Builds a record holding only the profile's fields (text, tags, email
+ * and obj are NULL; record_canonical gives NULL). Copies p, so *out does
+ * not depend on p's lifetime. KX_CORRUPT if p is not a valid profile.
+ * *out is the caller's (record_free). */
+enum kx_status record_from_profile(const void *p, size_t len,
+                                   struct kx_record **out);
+
 /* The canonical serialisation stored in LMDB: compact JSON, fields in a
  * fixed order, "lang" filled in, defaults left out. Two records with the
  * same content serialise to the same bytes. Borrowed from r. Not safe from

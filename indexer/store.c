@@ -15,20 +15,22 @@
 #define STORE_MAPSIZE ((size_t)64 << 30)
 #define STORE_TAG_MAX 160
 
-enum { DBI_RECORDS = STORE_TABLE_LAST, DBI_POSTINGS, DBI_CHANGES, DBI_LAST };
+enum { DBI_RECORDS = STORE_TABLE_LAST, DBI_POSTINGS, DBI_CHANGES,
+       DBI_PROFILES, DBI_LAST };
 
 static const char *const dbi_names[DBI_LAST] = {
     [STORE_META] = "meta",         [STORE_TOKENS] = "tokens",
     [STORE_AUDIT] = "audit",       [STORE_PIPELINE] = "pipeline",
     [STORE_OUTBOX] = "outbox",     [STORE_DIGEST] = "digest",
     [DBI_RECORDS] = "records",     [DBI_POSTINGS] = "postings",
-    [DBI_CHANGES] = "changes",
+    [DBI_CHANGES] = "changes",     [DBI_PROFILES] = "profiles",
 };
 
 struct store {
     MDB_env *env;
     MDB_dbi dbi[DBI_LAST];
     char *dir;
+    int has_profiles;  /* the profiles table is complete (meta "profiles") */
 };
 
 struct store_txn {
@@ -137,6 +139,81 @@ out:
     return st;
 }
 
+static enum kx_status profile_put(MDB_txn *txn, store *s,
+                                  const struct kx_record *r)
+{
+    MDB_val k = {strlen(r->key), (void *)r->key}, v;
+    char *buf;
+    size_t len;
+    enum kx_status st = record_profile_encode(r, &buf, &len);
+    int rc;
+
+    if (st != KX_OK)
+        return st;
+    v.mv_size = len;
+    v.mv_data = buf;
+    rc = mdb_put(txn, s->dbi[DBI_PROFILES], &k, &v, 0);
+    free(buf);
+    return mdb_status(rc, "put profile");
+}
+
+/* Sets s->has_profiles. A store written before profiles existed gets them
+ * here, from its records, the first time it is opened for writing (one
+ * transaction: all or none); read-only, ranking parses the records. */
+static enum kx_status profiles_ready(store *s, int write,
+                                     struct kx_error *err)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k = {8, "profiles"}, v, rk, rv;
+    enum kx_status st = KX_OK;
+    int rc;
+
+    rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+    if (rc)
+        return mdb_status(rc, "begin");
+    rc = mdb_get(txn, s->dbi[STORE_META], &k, &v);
+    if (rc == 0 || !write) {
+        s->has_profiles = rc == 0;
+        mdb_txn_abort(txn);
+        return rc == 0 || rc == MDB_NOTFOUND ? KX_OK
+                                             : mdb_status(rc, "read meta");
+    }
+    rc = mdb_cursor_open(txn, s->dbi[DBI_RECORDS], &cur);
+    for (rc = rc ? rc : mdb_cursor_get(cur, &rk, &rv, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &rk, &rv, MDB_NEXT)) {
+        struct kx_record *r = NULL;
+
+        if (record_parse(rv.mv_data, rv.mv_size, NULL, &r, NULL) != KX_OK) {
+            st = kx_error_set(err, KX_CORRUPT, "",
+                              "%s: record %.*s does not parse", s->dir,
+                              (int)(rk.mv_size > 80 ? 80 : rk.mv_size),
+                              (const char *)rk.mv_data);
+            break;
+        }
+        st = profile_put(txn, s, r);
+        record_free(r);
+        if (st != KX_OK)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (st == KX_OK && rc != MDB_NOTFOUND)
+        st = mdb_status(rc, "read records");
+    if (st == KX_OK) {
+        v.mv_size = 1;
+        v.mv_data = "1";
+        st = mdb_status(mdb_put(txn, s->dbi[STORE_META], &k, &v, 0),
+                        "put meta");
+    }
+    if (st != KX_OK) {
+        mdb_txn_abort(txn);
+        return st;
+    }
+    if ((st = mdb_status(mdb_txn_commit(txn), "commit")) == KX_OK)
+        s->has_profiles = 1;
+    return st;
+}
+
 enum kx_status store_open(const char *dir, unsigned flags, store **out,
                           struct kx_error *err)
 {
@@ -196,6 +273,8 @@ enum kx_status store_open(const char *dir, unsigned flags, store **out,
         if (i == DBI_POSTINGS)
             f |= MDB_DUPSORT;
         rc = mdb_dbi_open(txn, dbi_names[i], f, &s->dbi[i]);
+        if (rc == MDB_NOTFOUND && i == DBI_PROFILES)
+            continue; /* read-only, written before profiles: parse records */
         if (rc == MDB_NOTFOUND) {
             st = kx_error_set(err, KX_CORRUPT, "",
                               "%s is not a kxmatch data directory "
@@ -216,6 +295,8 @@ enum kx_status store_open(const char *dir, unsigned flags, store **out,
         goto out;
     }
     st = check_format(s, create, err);
+    if (st == KX_OK)
+        st = profiles_ready(s, !(flags & STORE_RDONLY), err);
     if (st != KX_OK)
         goto out;
     *out = s;
@@ -703,6 +784,22 @@ enum kx_status store_record_get(store_txn *t, const char *key,
     return st;
 }
 
+int store_has_profiles(const store *s)
+{
+    return s->has_profiles;
+}
+
+enum kx_status store_profile_get(store_txn *t, const char *key,
+                                 const void **prof, size_t *len)
+{
+    *prof = NULL;
+    if (len)
+        *len = 0;
+    if (!t->s->has_profiles)
+        return KX_NOTFOUND;
+    return kv_get(t, t->s->dbi[DBI_PROFILES], key, strlen(key), prof, len);
+}
+
 /* Remembers (set) or forgets that key was deleted, so that asking for it
  * later can say "deleted" rather than "unknown". */
 static enum kx_status tombstone(store_txn *t, const char *key, int set)
@@ -762,6 +859,12 @@ enum kx_status store_record_put(store_txn *t, struct kx_record *r,
         MDB_val k = {strlen(r->key), r->key};
         st = mdb_status(mdb_del(t->txn, t->s->dbi[DBI_RECORDS], &k, NULL),
                         "delete");
+        if (st == KX_OK) {
+            st = mdb_status(mdb_del(t->txn, t->s->dbi[DBI_PROFILES], &k,
+                                    NULL), "delete profile");
+            if (st == KX_NOTFOUND)
+                st = KX_OK;
+        }
         if (st == KX_OK)
             st = tombstone(t, r->key, 1);
         if (st == KX_OK)
@@ -780,6 +883,8 @@ enum kx_status store_record_put(store_txn *t, struct kx_record *r,
         return st;
     st = kv_put(t, t->s->dbi[DBI_RECORDS], r->key, strlen(r->key), canon,
                 clen, 0);
+    if (st == KX_OK)
+        st = profile_put(t->txn, t->s, r);
     if (st != KX_OK)
         return st;
     store_record_tags(r, tx, posting_apply, &pc);

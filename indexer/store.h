@@ -17,6 +17,9 @@
  *   meta      "format" -> "1", "seq" -> last change number (decimal),
  *             "deleted:<key>" -> "1" for every record deleted (tombstone)
  *   changes   8-byte big-endian change number -> record key
+ *   profiles  "kind:id" -> the record's profile (record_profile_encode):
+ *             what ranking reads of a candidate, without parsing JSON;
+ *             meta "profiles" -> "1" once the table covers every record
  *   and the tables of enum store_table.
  *
  * Thread safety: the store handle is shared; a transaction belongs to one
@@ -78,6 +81,16 @@ enum kx_status store_txn_refresh(store_txn *t);
  * transaction ends (copy it before). KX_NOTFOUND if absent. */
 enum kx_status store_record_get(store_txn *t, const char *key,
                                 const char **json, size_t *len);
+
+/* key's profile (record_profile_encode), borrowed like store_record_get.
+ * KX_NOTFOUND if absent, or if the store was written before profiles and
+ * is open read-only (then parse the record instead). */
+enum kx_status store_profile_get(store_txn *t, const char *key,
+                                 const void **prof, size_t *len);
+
+/* Whether s keeps a profile for every record (false only for a store
+ * written before profiles and opened read-only). */
+int store_has_profiles(const store *s);
 
 /* What store_record_put did. */
 enum store_change { STORE_UNCHANGED = 0, STORE_ADDED, STORE_UPDATED,

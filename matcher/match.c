@@ -97,6 +97,23 @@ static enum kx_status load_record(store_txn *t, const char *key,
                                                              : KX_CORRUPT;
 }
 
+/* A candidate: its profile (no JSON to parse), or the whole record if the
+ * store has no profiles (written before them and open read-only). */
+static enum kx_status load_candidate(store_txn *t, const char *key,
+                                     struct kx_record **out)
+{
+    const void *p;
+    size_t len;
+    enum kx_status st = store_profile_get(t, key, &p, &len);
+
+    if (st == KX_NOTFOUND)
+        return load_record(t, key, out);
+    *out = NULL;
+    if (st != KX_OK)
+        return st;
+    return record_from_profile(p, len, out);
+}
+
 static int was_deleted(store_txn *t, const char *key)
 {
     char k[KX_KEY_MAX + 8];
@@ -699,7 +716,7 @@ static enum kx_status run(match_ctx *m, store_txn *t, const struct need *n,
         struct cand *c = &v[nv];
         const char *key = xap_mset_data(ms, i);
 
-        if (load_record(t, key, &c->rec) != KX_OK)
+        if (load_candidate(t, key, &c->rec) != KX_OK)
             continue; /* Xapian a step ahead of this read: skip it */
         snprintf(c->e.key, sizeof c->e.key, "%s", key);
         c->e.kind = c->rec->kind;

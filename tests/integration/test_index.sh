@@ -16,6 +16,10 @@ delve=$(xapian-delve "$DB/xapian" | sed -n 's/^number of documents = //p')
 expect_eq "xapian-delve document count" "$delve" "$total"
 entries=$(mdb_stat -s records "$DB/lmdb" | sed -n 's/^ *Entries: //p')
 expect_eq "mdb_stat records entries" "$entries" "$total"
+profiles=$(mdb_stat -s profiles "$DB/lmdb" | sed -n 's/^ *Entries: //p')
+expect_eq "mdb_stat profiles entries (one per record)" "$profiles" "$total"
+expect_rc "check: records, references and profiles agree" 0 "$KX" check --db "$DB"
+expect_contains "check counts every record" "$OUT" "$total records checked, 0 dangling references"
 
 # Chinese search: 聚丙烯 催化剂 finds chemical-engineering experts first.
 json=$("$KX" search --db "$DB" --kind expert --kind academician --top 5 --json 聚丙烯 催化剂)

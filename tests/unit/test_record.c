@@ -1059,6 +1059,121 @@ static void test_keys_and_kinds(void)
                            "89012345678901234"));
 }
 
+
+/* ---- profiles ----------------------------------------------------------- */
+
+/* The fields a profile keeps are equal in r and its decoded profile. */
+static void same_profile(const struct kx_record *a, const struct kx_record *b)
+{
+    const char *const sa[] = {a->name, a->org, a->title, a->region, a->owner,
+                              a->status, a->enterprise, a->visibility};
+    const char *const sb[] = {b->name, b->org, b->title, b->region, b->owner,
+                              b->status, b->enterprise, b->visibility};
+    const struct kx_strs *la[] = {&a->industries, &a->disciplines,
+                                  &a->conflicts, &a->members};
+    const struct kx_strs *lb[] = {&b->industries, &b->disciplines,
+                                  &b->conflicts, &b->members};
+
+    CHECK_INT(a->kind, b->kind);
+    CHECK_STR(a->id, b->id);
+    CHECK_STR(a->key, b->key);
+    CHECK_INT(a->capacity, b->capacity);
+    CHECK_INT(a->trl, b->trl);
+    for (size_t i = 0; i < sizeof sa / sizeof sa[0]; i++) {
+        CHECK((sa[i] == NULL) == (sb[i] == NULL));
+        if (sa[i] && sb[i])
+            CHECK_STR(sa[i], sb[i]);
+    }
+    for (size_t i = 0; i < 4; i++) {
+        CHECK_INT(la[i]->n, lb[i]->n);
+        for (size_t j = 0; j < la[i]->n && j < lb[i]->n; j++)
+            CHECK_STR(la[i]->v[j], lb[i]->v[j]);
+    }
+}
+
+static void test_profile_roundtrip(void)
+{
+    static const char *const recs[] = {
+        "{\"kind\":\"expert\",\"id\":\"E1\",\"name\":\"张伟\","
+        "\"org\":\"滨州学院\",\"title\":\"教授\",\"region\":\"371602\","
+        "\"industries\":[\"2614\",\"C\"],\"disciplines\":[\"B06\"],"
+        "\"conflicts\":[\"enterprise:X1\"],\"capacity\":2,"
+        "\"text\":\"催化剂 catalysts\",\"tags\":[\"催化\"]}",
+        "{\"kind\":\"society\",\"id\":\"S1\",\"name\":\"Chemical Society\","
+        "\"members\":[\"expert:E1\",\"academician:A1\"]}",
+        "{\"kind\":\"need\",\"id\":\"N1\",\"name\":\"废水处理\","
+        "\"text\":\"需要高盐废水处理技术\",\"enterprise\":\"enterprise:X1\","
+        "\"status\":\"open\",\"visibility\":\"confidential\"}",
+        "{\"kind\":\"result\",\"id\":\"R1\",\"name\":\"膜分离\","
+        "\"owner\":\"expert:E1\",\"trl\":6}",
+    };
+
+    for (size_t i = 0; i < sizeof recs / sizeof recs[0]; i++) {
+        struct kx_record *r = parse_ok(recs[i]), *p = NULL;
+        char *buf = NULL;
+        size_t len = 0;
+
+        if (!r)
+            continue;
+        CHECK_INT(record_profile_encode(r, &buf, &len), KX_OK);
+        CHECK_INT(record_from_profile(buf, len, &p), KX_OK);
+        if (p) {
+            same_profile(r, p);
+            /* what a profile leaves out is absent, not empty */
+            CHECK(p->text == NULL && p->tags.n == 0 && p->email == NULL);
+            CHECK(record_canonical(p, NULL) == NULL);
+        }
+        /* every strict prefix and a trailing byte are refused */
+        for (size_t cut = 0; cut < len; cut++) {
+            struct kx_record *q = (struct kx_record *)1;
+            CHECK_INT(record_from_profile(buf, cut, &q), KX_CORRUPT);
+            CHECK(q == NULL);
+        }
+        {
+            char *longer = realloc(buf, len + 1);
+            struct kx_record *q = NULL;
+
+            CHECK(longer != NULL);
+            if (longer) {
+                buf = longer;
+                buf[len] = 'x';
+                CHECK_INT(record_from_profile(buf, len + 1, &q), KX_CORRUPT);
+                record_free(q);
+            }
+        }
+        free(buf);
+        record_free(p);
+        record_free(r);
+    }
+}
+
+static void test_profile_corrupt(void)
+{
+    struct kx_record *r = parse_ok("{\"kind\":\"expert\",\"id\":\"E9\","
+                                   "\"name\":\"x\"}"), *p = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+
+    if (!r)
+        return;
+    CHECK_INT(record_profile_encode(r, &buf, &len), KX_OK);
+    buf[0] = 'Z'; /* magic */
+    CHECK_INT(record_from_profile(buf, len, &p), KX_CORRUPT);
+    buf[0] = 'K';
+    buf[3] = (char)KX_KIND_LAST; /* kind */
+    CHECK_INT(record_from_profile(buf, len, &p), KX_CORRUPT);
+    buf[3] = (char)KX_KIND_EXPERT;
+    /* the NUL after the name "x": 7 absent strings (2 bytes each) and 4
+     * empty lists (2 bytes each) follow it */
+    CHECK_INT(buf[len - 1 - 22], '\0');
+    CHECK_INT(buf[len - 2 - 22], 'x');
+    buf[len - 1 - 22] = 'y';
+    CHECK_INT(record_from_profile(buf, len, &p), KX_CORRUPT);
+    CHECK(p == NULL);
+    free(buf);
+    record_free(r);
+}
+
 int main(void)
 {
     struct kx_error err;
@@ -1102,6 +1217,8 @@ int main(void)
     RUN(test_line_too_long);
     RUN(test_from_json);
     RUN(test_keys_and_kinds);
+    RUN(test_profile_roundtrip);
+    RUN(test_profile_corrupt);
     taxo_free(T);
     return check_report();
 }

@@ -184,9 +184,109 @@ static void test_kv_tables(void)
 }
 
 /* A directory written by another format version is refused, not read. */
-static void test_format_mismatch(void)
+
+/* The store's LMDB environment opened directly, as another program
+ * would, with a write transaction. */
+static MDB_env *raw_begin(MDB_txn **txn)
 {
     char path[128];
+    MDB_env *env = NULL;
+
+    snprintf(path, sizeof path, "%s/lmdb", dir);
+    CHECK_INT(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    CHECK_INT(mdb_env_open(env, path, 0, 0644), 0);
+    CHECK_INT(mdb_txn_begin(env, NULL, 0, txn), 0);
+    return env;
+}
+
+static void raw_commit(MDB_env *env, MDB_txn *txn)
+{
+    CHECK_INT(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static void put_json(store_txn *t, const char *json)
+{
+    struct kx_record *r = parse(json);
+
+    CHECK(r != NULL);
+    if (r)
+        CHECK_INT(store_record_put(t, r, tx, NULL), KX_OK);
+    record_free(r);
+}
+
+/* key's stored profile, decoded (NULL if absent or bad). */
+static struct kx_record *profile_of(store_txn *t, const char *key)
+{
+    struct kx_record *p = NULL;
+    const void *prof;
+    size_t len;
+
+    CHECK_INT(store_profile_get(t, key, &prof, &len), KX_OK);
+    CHECK_INT(record_from_profile(prof, len, &p), KX_OK);
+    return p;
+}
+
+/* Profiles follow their records: written, updated, deleted with them. A
+ * store written before profiles existed (no table, no marker) is read by
+ * parsing records, and gets its profiles the first time it is opened for
+ * writing. */
+static void test_profiles(void)
+{
+    store *s = NULL;
+    store_txn *t = NULL;
+    struct kx_record *p = NULL;
+    const void *prof;
+    size_t len;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {8, "profiles"};
+
+    CHECK_INT(store_open(dir, 0, &s, NULL), KX_OK);
+    CHECK_INT(store_txn_begin(s, 1, &t), KX_OK);
+    put_json(t, "{\"kind\":\"expert\",\"id\":\"P1\",\"name\":\"李娜\","
+                "\"industries\":[\"2614\"],\"org\":\"滨化集团\"}");
+    p = profile_of(t, "expert:P1");
+    CHECK(p && strcmp(p->org, "滨化集团") == 0 && p->industries.n == 1);
+    record_free(p);
+    put_json(t, "{\"kind\":\"expert\",\"id\":\"P1\",\"name\":\"李娜\","
+                "\"org\":\"滨州学院\"}");
+    p = profile_of(t, "expert:P1");
+    CHECK(p && strcmp(p->org, "滨州学院") == 0 && p->industries.n == 0);
+    record_free(p);
+    put_json(t, "{\"kind\":\"expert\",\"id\":\"P2\",\"name\":\"王强\"}");
+    put_json(t, "{\"kind\":\"expert\",\"id\":\"P2\",\"deleted\":true}");
+    CHECK_INT(store_profile_get(t, "expert:P2", &prof, &len), KX_NOTFOUND);
+    CHECK_INT(store_txn_commit(t), KX_OK);
+    store_close(s);
+
+    /* Make it an older store: no profiles table, no marker. */
+    env = raw_begin(&txn);
+    CHECK_INT(mdb_dbi_open(txn, "profiles", 0, &dbi), 0);
+    CHECK_INT(mdb_drop(txn, dbi, 1), 0);
+    CHECK_INT(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    CHECK_INT(mdb_del(txn, dbi, &k, NULL), 0);
+    raw_commit(env, txn);
+
+    CHECK_INT(store_open(dir, STORE_RDONLY, &s, NULL), KX_OK);
+    CHECK_INT(store_txn_begin(s, 0, &t), KX_OK);
+    CHECK_INT(store_profile_get(t, "expert:P1", &prof, &len), KX_NOTFOUND);
+    store_txn_abort(t);
+    store_close(s);
+
+    CHECK_INT(store_open(dir, 0, &s, NULL), KX_OK);
+    CHECK_INT(store_txn_begin(s, 0, &t), KX_OK);
+    p = profile_of(t, "expert:P1");
+    CHECK(p && strcmp(p->org, "滨州学院") == 0);
+    record_free(p);
+    store_txn_abort(t);
+    store_close(s);
+}
+
+static void test_format_mismatch(void)
+{
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi dbi;
@@ -194,15 +294,10 @@ static void test_format_mismatch(void)
     store *s = NULL;
     struct kx_error e;
 
-    snprintf(path, sizeof path, "%s/lmdb", dir);
-    CHECK_INT(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 16);
-    CHECK_INT(mdb_env_open(env, path, 0, 0644), 0);
-    CHECK_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    env = raw_begin(&txn);
     CHECK_INT(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
     CHECK_INT(mdb_put(txn, dbi, &k, &v, 0), 0);
-    CHECK_INT(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    raw_commit(env, txn);
     CHECK_INT(store_open(dir, 0, &s, &e), KX_CORRUPT);
     CHECK(strstr(e.msg, "format 99") != NULL);
 }
@@ -221,6 +316,7 @@ int main(void)
     RUN(test_update_moves_postings);
     RUN(test_change_log);
     RUN(test_kv_tables);
+    RUN(test_profiles);
     RUN(test_format_mismatch);
     taxo_free(tx);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
