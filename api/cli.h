@@ -45,12 +45,20 @@ int api_cli_main(int argc, char **argv);
  * returns the exit code of st. */
 int api_fail(enum kx_status st, const struct kx_error *err);
 
+#define API_MATCHER_MAX_WORKERS 8
+
 /* Everything a matching command holds open. */
 struct api_matcher {
     idx *x;
     match_infer *infer;
     match_ctx *ctx;          /* NULL unless opened with_ctx */
     struct match_config cfg;
+    /* api_matcher_workers: ctxs[0] is ctx, the others have their own
+     * Xapian handle and tokenizer, one per thread */
+    size_t nctxs;
+    match_ctx *ctxs[API_MATCHER_MAX_WORKERS];
+    xap_db *dbs[API_MATCHER_MAX_WORKERS];
+    text_tokenizer *toks[API_MATCHER_MAX_WORKERS];
 };
 
 /* Reads the weights: the shipped matcher/weights.conf (the compiled-in
@@ -63,6 +71,11 @@ enum kx_status api_matcher_config(const char *config, struct match_config *cfg,
 enum kx_status api_matcher_open(const struct api_common *c, const char *config,
                                 int with_ctx, struct api_matcher *mt,
                                 struct kx_error *err);
+/* Makes mt->ctxs hold n contexts (n <= API_MATCHER_MAX_WORKERS; 0 means
+ * one per online core), for matching on n threads. mt must have been
+ * opened with_ctx. */
+enum kx_status api_matcher_workers(struct api_matcher *mt, size_t n);
+
 /* Closes what api_matcher_open opened; safe on a zeroed struct. */
 void api_matcher_close(struct api_matcher *mt);
 

@@ -16,7 +16,7 @@ static const char usage_text[] =
     "usage: kxmatch digest plan [--week YYYY-Www] [--per-need N] "
     "[--threshold X] [--top N]\n"
     "                           [--society-capacity N] [--result-capacity N] "
-    "[--json]\n"
+    "[--threads N] [--json]\n"
     "       kxmatch digest send [--week W] (--smtp smtp[s]://HOST:PORT | "
     "--outbox DIR)\n"
     "                           [--from ADDR] [--from-name NAME] "
@@ -47,14 +47,14 @@ struct dopts {
     struct api_digest_plan_opts plan;
     struct api_digest_opts msg;
     const char *week, *smtp, *outbox, *config, *region, *email;
-    unsigned attempts, delay_ms;
+    unsigned attempts, delay_ms, threads; /* threads 0: one per core */
     int have_delay, json, raw;
 };
 
 enum {
     O_WEEK = 256, O_PER_NEED, O_THRESHOLD, O_TOP, O_SOC_CAP, O_RES_CAP,
     O_JSON, O_SMTP, O_OUTBOX, O_FROM, O_FROM_NAME, O_BASE_URL, O_CONFIG,
-    O_ATTEMPTS, O_DELAY, O_RAW, O_REGION, O_EMAIL
+    O_ATTEMPTS, O_DELAY, O_RAW, O_REGION, O_EMAIL, O_THREADS
 };
 
 static int parse_uint(const char *name, const char *s, unsigned lo,
@@ -97,6 +97,7 @@ static int parse(const struct api_common *common, int argc, char **argv,
         {"retry-delay-ms", required_argument, NULL, O_DELAY},
         {"region", required_argument, NULL, O_REGION},
         {"email", required_argument, NULL, O_EMAIL},
+        {"threads", required_argument, NULL, O_THREADS},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -158,6 +159,11 @@ static int parse(const struct api_common *common, int argc, char **argv,
                 return API_EXIT_BADINPUT;
             d->have_delay = 1;
             break;
+        case O_THREADS:
+            if (parse_uint("--threads", optarg, 1, API_MATCHER_MAX_WORKERS,
+                           &d->threads))
+                return API_EXIT_BADINPUT;
+            break;
         case O_REGION: d->region = optarg; break;
         case O_EMAIL: d->email = optarg; break;
         default: return usage();
@@ -216,7 +222,10 @@ static int cmd_plan(struct dopts *d)
     kx_error_clear(&err);
     if ((st = api_matcher_open(&d->c, NULL, 1, &dc, &err)) != KX_OK)
         return api_fail(st, &err);
-    st = api_digest_plan(dc.ctx, idx_store(dc.x), &d->plan, &rep, &err);
+    st = api_matcher_workers(&dc, d->threads);
+    if (st == KX_OK)
+        st = api_digest_plan(dc.ctxs, dc.nctxs, idx_store(dc.x), &d->plan,
+                             &rep, &err);
     if (st == KX_OK && d->json) {
         json_object *o = NULL;
         st = api_digest_plan_get(idx_store(dc.x), rep.week, &o, &err);
@@ -433,8 +442,9 @@ static int cmd_send(struct dopts *d)
         struct api_digest_plan_report rep;
         api_matcher_close(&dc);
         if ((st = api_matcher_open(&d->c, NULL, 1, &dc, &err)) == KX_OK &&
-            (st = api_digest_plan(dc.ctx, idx_store(dc.x), &d->plan, &rep,
-                                  &err)) == KX_OK)
+            (st = api_matcher_workers(&dc, d->threads)) == KX_OK &&
+            (st = api_digest_plan(dc.ctxs, dc.nctxs, idx_store(dc.x),
+                                  &d->plan, &rep, &err)) == KX_OK)
             printf("week %s: planned %zu pairs for %zu of %zu needs "
                    "(%.0f ms)\n", week, rep.exact.pairs, rep.exact.covered,
                    rep.needs_with, rep.ms_total);

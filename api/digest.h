@@ -150,12 +150,14 @@ struct api_digest_plan_report {
     double ms_match, ms_total;
 };
 
-/* Plans week o->week: asks m (a context over the same store) for every
- * open public need, solves, and stores the plan, replacing an earlier plan
- * of that week. KX_CONFLICT if the week's messages are already in the
- * outbox; KX_BADINPUT for a bad week or option. rep (may be NULL) gets the
+/* Plans week o->week: asks the matcher for every open public need, solves,
+ * and stores the plan, replacing an earlier plan of that week. ms[0..nm)
+ * are contexts over the same store, each used by one thread (nm >= 1; the
+ * needs are shared out among them; the plan does not depend on nm).
+ * KX_CONFLICT if the week's messages are already in the outbox;
+ * KX_BADINPUT for a bad week or option. rep (may be NULL) gets the
  * figures. */
-enum kx_status api_digest_plan(match_ctx *m, store *st,
+enum kx_status api_digest_plan(match_ctx *const *ms, size_t nm, store *st,
                                const struct api_digest_plan_opts *o,
                                struct api_digest_plan_report *rep,
                                struct kx_error *err);

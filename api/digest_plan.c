@@ -4,6 +4,8 @@
 #include "digest_int.h"
 
 #include <json-c/json.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@ struct pcand {
     char partner[KX_KEY_MAX];
     double score;
     uint32_t pidx;                 /* index into the partners */
+    uint32_t rank;                 /* within its need, best first */
 };
 
 /* A partner, with whom to write to and how much room it has. */
@@ -37,7 +40,7 @@ struct plan_state {
     struct pneed *needs;
     size_t nneeds, capneeds;
     struct pcand *cands;
-    size_t ncands, capcands;
+    size_t ncands;
     struct ppartner *partners;
     size_t npartners;
     json_object *news, *moves;
@@ -98,67 +101,150 @@ static int need_collect(void *ctx, const char *key, const char *json,
     return 0;
 }
 
-static enum kx_status cand_add(struct plan_state *ps, uint32_t need,
+/* One thread's share of the matching: the needs it took, their
+ * candidates in rank order, and what it left out. */
+struct collector {
+    struct plan_state *ps;
+    match_ctx *m;
+    atomic_size_t *next;       /* the next need to take, shared */
+    struct pcand *cands;
+    size_t ncands, capcands;
+    size_t open, skip_threshold;
+    enum kx_status st;
+    struct kx_error err;
+    pthread_t th;
+    int started;
+};
+
+static enum kx_status cand_add(struct collector *c, uint32_t need,
                                const char *partner, double score)
 {
-    struct pcand *c;
+    struct pcand *p;
 
-    if (ps->ncands == ps->capcands) {
-        size_t cap = ps->capcands ? ps->capcands * 2 : 1024;
-        struct pcand *v = realloc(ps->cands, cap * sizeof *v);
+    if (c->ncands == c->capcands) {
+        size_t cap = c->capcands ? c->capcands * 2 : 1024;
+        struct pcand *v = realloc(c->cands, cap * sizeof *v);
         if (!v)
             return KX_NOMEM;
-        ps->cands = v;
-        ps->capcands = cap;
+        c->cands = v;
+        c->capcands = cap;
     }
-    c = &ps->cands[ps->ncands++];
-    c->need = need;
-    snprintf(c->partner, sizeof c->partner, "%s", partner);
-    c->score = score;
-    c->pidx = 0;
+    p = &c->cands[c->ncands++];
+    p->need = need;
+    snprintf(p->partner, sizeof p->partner, "%s", partner);
+    p->score = score;
+    p->pidx = 0;
+    p->rank = 0;
     return KX_OK;
 }
 
-/* Asks the matcher for every open public need. */
-static enum kx_status collect_candidates(struct plan_state *ps,
-                                         match_ctx *m, struct kx_error *err)
+/* Takes needs until none is left, matching each open public one. */
+static void *collect_run(void *arg)
 {
-    for (size_t i = 0; i < ps->nneeds; i++) {
-        struct pneed *n = &ps->needs[i];
+    struct collector *c = arg;
+    const struct plan_state *ps = c->ps;
+    size_t i;
+
+    while (c->st == KX_OK &&
+           (i = atomic_fetch_add(c->next, 1)) < ps->nneeds) {
+        const struct pneed *n = &ps->needs[i];
         struct match_request req;
         struct match_result *res = NULL;
-        struct kx_error e;
         enum kx_status st;
 
         if (!n->open || n->confidential)
             continue;
-        ps->rep.needs_open++;
+        c->open++;
         memset(&req, 0, sizeof req);
         req.need_key = n->key;
         req.top = ps->o->top;
         req.kinds = MATCH_PARTNER_KINDS;
-        st = match_need(m, &req, &res, &e);
+        req.no_terms = 1; /* the plan keeps pairs and scores only */
+        st = match_need(c->m, &req, &res, &c->err);
         if (st == KX_BADINPUT || st == KX_NOTFOUND)
             continue; /* nothing to match on: no candidates */
         if (st != KX_OK) {
-            if (err)
-                *err = e;
-            return st;
+            c->st = st;
+            break;
         }
-        for (size_t k = 0; k < res->n; k++) {
-            if (res->v[k].parts.score < ps->o->threshold) {
-                ps->rep.skip_threshold++;
-                continue;
-            }
-            if ((st = cand_add(ps, (uint32_t)i, res->v[k].key,
-                               res->v[k].parts.score)) != KX_OK) {
-                match_result_free(res);
-                return st;
-            }
+        for (size_t k = 0; k < res->n && c->st == KX_OK; k++) {
+            if (res->v[k].parts.score < ps->o->threshold)
+                c->skip_threshold++;
+            else
+                c->st = cand_add(c, (uint32_t)i, res->v[k].key,
+                                 res->v[k].parts.score);
         }
         match_result_free(res);
     }
-    return KX_OK;
+    return NULL;
+}
+
+/* Need order, then the matcher's rank order within a need (each need's
+ * candidates come from one collector, already ranked). */
+static int cand_by_need(const void *a, const void *b)
+{
+    const struct pcand *x = a, *y = b;
+
+    if (x->need != y->need)
+        return x->need < y->need ? -1 : 1;
+    return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+/* Asks the matcher for every open public need, on nm threads. The
+ * candidates end up in need order whatever thread matched them, so the
+ * plan is the same on any number of threads. */
+static enum kx_status collect_candidates(struct plan_state *ps,
+                                         match_ctx *const *ms, size_t nm,
+                                         struct kx_error *err)
+{
+    struct collector *c = calloc(nm, sizeof *c);
+    atomic_size_t next = 0;
+    enum kx_status st = KX_OK;
+    size_t total = 0;
+
+    if (!c)
+        return KX_NOMEM;
+    for (size_t w = 0; w < nm; w++) {
+        c[w].ps = ps;
+        c[w].m = ms[w];
+        c[w].next = &next;
+        kx_error_clear(&c[w].err);
+    }
+    /* The calling thread is the first collector. */
+    for (size_t w = 1; w < nm; w++)
+        c[w].started = pthread_create(&c[w].th, NULL, collect_run, &c[w]) == 0;
+    collect_run(&c[0]); /* the needs a thread that did not start would take */
+    for (size_t w = 1; w < nm; w++)
+        if (c[w].started)
+            pthread_join(c[w].th, NULL);
+    for (size_t w = 0; w < nm; w++) {
+        if (c[w].st != KX_OK && st == KX_OK) {
+            st = c[w].st;
+            if (err)
+                *err = c[w].err;
+        }
+        ps->rep.needs_open += c[w].open;
+        ps->rep.skip_threshold += c[w].skip_threshold;
+        total += c[w].ncands;
+    }
+    if (st == KX_OK && total) {
+        ps->cands = malloc(total * sizeof *ps->cands);
+        if (!ps->cands)
+            st = KX_NOMEM;
+    }
+    for (size_t w = 0; st == KX_OK && w < nm; w++) {
+        for (size_t k = 0; k < c[w].ncands; k++)
+            c[w].cands[k].rank = (uint32_t)k; /* in rank order already */
+        memcpy(ps->cands + ps->ncands, c[w].cands,
+               c[w].ncands * sizeof *ps->cands);
+        ps->ncands += c[w].ncands;
+    }
+    if (st == KX_OK)
+        qsort(ps->cands, ps->ncands, sizeof *ps->cands, cand_by_need);
+    for (size_t w = 0; w < nm; w++)
+        free(c[w].cands);
+    free(c);
+    return st;
 }
 
 static int str_cmp(const void *a, const void *b)
@@ -620,7 +706,7 @@ static enum kx_status plan_store(struct plan_state *ps, store *st,
     return store_txn_commit(t);
 }
 
-enum kx_status api_digest_plan(match_ctx *m, store *st,
+enum kx_status api_digest_plan(match_ctx *const *ms, size_t nm, store *st,
                                const struct api_digest_plan_opts *opts,
                                struct api_digest_plan_report *rep,
                                struct kx_error *err)
@@ -677,7 +763,7 @@ enum kx_status api_digest_plan(match_ctx *m, store *st,
     if (s != KX_OK)
         goto out;
 
-    if ((s = collect_candidates(&ps, m, err)) != KX_OK)
+    if ((s = collect_candidates(&ps, ms, nm, err)) != KX_OK)
         goto out;
     ps.rep.ms_match = now_ms() - t0;
 

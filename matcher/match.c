@@ -752,7 +752,7 @@ static void cands_free(struct cand *v, size_t n)
 /* Moves the best `top` candidates of the requested kinds into r. */
 static enum kx_status take_top(match_ctx *m, struct cand *v, size_t nv,
                                const xap_mset *ms, const struct qterms *q,
-                               unsigned kinds, size_t top,
+                               unsigned kinds, size_t top, int terms,
                                struct match_result *r)
 {
     r->v = calloc(top ? top : 1, sizeof *r->v);
@@ -775,7 +775,8 @@ static enum kx_status take_top(match_ctx *m, struct cand *v, size_t nv,
         c->e.org = c->rec->org ? strdup(c->rec->org) : NULL;
         if (!c->e.name)
             return KX_NOMEM;
-        explain_terms(m, ms, c->hit, q, &c->e);
+        if (terms)
+            explain_terms(m, ms, c->hit, q, &c->e);
         r->v[r->n++] = c->e;
         memset(&c->e, 0, sizeof c->e);
     }
@@ -826,7 +827,7 @@ enum kx_status match_need(match_ctx *m, const struct match_request *req,
     r->disciplines = n.dis;
     st = take_top(m, v, nv, ms, &q, req->kinds ? req->kinds
                                                : MATCH_PARTNER_KINDS,
-                  req->top ? req->top : 10, r);
+                  req->top ? req->top : 10, !req->no_terms, r);
     if (st != KX_OK)
         goto out;
     *out = r;

@@ -47,6 +47,8 @@ struct match_request {
     size_t top;                      /* entries wanted (default 10) */
     int baseline;                    /* plain BM25 on the text alone */
     int include_confidential;        /* reverse match: offer them too */
+    int no_terms;                    /* leave entries' terms[] empty (bulk
+                                        use: saves a termlist read each) */
 };
 
 #define MATCH_MAX_TERMS 5

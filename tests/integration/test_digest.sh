@@ -82,6 +82,15 @@ expect_contains "config file message" "$OUT" "chmod 600"
 # pipeline move in the week reaches the liaison.
 cp -r "$DB" "$WORK/scratch"
 "$KX" digest plan --db "$WORK/scratch" --week $W1 --json > "$WORK/scratch.json"
+# Matching is shared out among threads; the plan must not depend on how many.
+"$KX" digest plan --db "$WORK/scratch" --week $W1 --threads 1 --json > "$WORK/scratch1.json"
+"$KX" digest plan --db "$WORK/scratch" --week $W1 --threads 3 --json > "$WORK/scratch3.json"
+same_pairs=$("$PY" -c '
+import json,sys
+a,b=(json.load(open(f))["pairs"] for f in sys.argv[1:3])
+print("same" if a==b and len(a)>0 else "differ: %d vs %d pairs" % (len(a), len(b)))' "$WORK/scratch1.json" "$WORK/scratch3.json")
+expect_eq "the plan on 1 and on 3 threads" "$same_pairs" "same"
+expect_rc "bad thread count" 3 "$KX" digest plan --db "$WORK/scratch" --week $W1 --threads 0
 # Both key forms digest.h reads: the API's "<need> <partner>" and
 # "pipeline:<need>|<partner>".
 declined=$("$PY" -c 'import json,sys; p=json.load(open(sys.argv[1]))["pairs"][0]; print(p["need"]+"|"+p["partner"])' "$WORK/scratch.json")
