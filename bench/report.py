@@ -211,6 +211,9 @@ def main():
           f"({raw.get('peer_runs')} for scriptindex)")
     print(f"machine: {raw.get('machine')}; load average {raw.get('load_start')} at start, "
           f"{raw.get('load_end')} at end; {raw.get('date')}")
+    if raw.get("indexed_on"):
+        print(f"generation and indexing rows (bulk index, peers' indexes) from the run of "
+              f"{raw['indexed_on']} (BENCH_REUSE=1); on-disk sizes and every other row measured now")
     print()
     hdr = ("measure", "kxmatch", "peer", "peer value", "kxmatch/peer", "target")
     table = [hdr] + rows

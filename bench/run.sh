@@ -15,7 +15,14 @@
 #   BENCH_DIGEST_TIMEOUT=300  bound on the digest plan row, seconds
 #   BENCH_SEED=1        generator seed
 #   BENCH_WORK=DIR      scratch directory (default /tmp/kxbench-SIZE);
-#                       removed at the end unless BENCH_KEEP=1
+#                       removed at the end unless BENCH_KEEP=1 (or
+#                       BENCH_REUSE=1)
+#   BENCH_REUSE=1       with a kept BENCH_WORK of the same size: reuse its
+#                       generated data and indexes, and its generation and
+#                       indexing rows (the table says from when); every
+#                       query, HTTP and digest row is measured anew. For
+#                       trying a query-side change at 1M without the hour
+#                       of indexing.
 # Every server it starts listens on 127.0.0.1 and is stopped on exit.
 set -uo pipefail
 
@@ -45,7 +52,7 @@ cleanup() {
     if [ -f "$W/nginx/nginx.pid" ]; then
         kill "$(cat "$W/nginx/nginx.pid")" 2>/dev/null
     fi
-    if [ "${BENCH_KEEP:-0}" != 1 ]; then
+    if [ "${BENCH_KEEP:-0}" != 1 ] && [ "${BENCH_REUSE:-0}" != 1 ]; then
         rm -rf "$W"
     fi
 }
@@ -92,7 +99,11 @@ KX="$BUILD/kxmatch"
 GEN="$BUILD/datasets/gen/kxgen"
 B="$BUILD/bench"
 
-rm -rf "$W"
+if [ "${BENCH_REUSE:-0}" = 1 ] && [ -f "$R" ]; then
+    mv -f "$R" "$W/results.prev"
+else
+    rm -rf "$W"
+fi
 mkdir -p "$W"
 : >"$R"
 put size "$SIZE"
@@ -105,30 +116,50 @@ put load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- the data --------------------------------------------------------------
 
-log "generating $SIZE records (seed $SEED)"
 D="$W/data"
+FILES=("$D"/experts.jsonl "$D"/societies.jsonl "$D"/enterprises.jsonl "$D"/needs.jsonl "$D"/results.jsonl)
+dir_kib() { du -sk "$1" 2>/dev/null | cut -f1; }
+REUSE=0
+if [ "${BENCH_REUSE:-0}" = 1 ]; then
+    old="$W/results.prev"
+    if [ -f "$old" ] && [ -d "$W/kx" ] && [ -f "$D/need_keys.txt" ] &&
+       [ "$(sed -n 's/^size=//p' "$old")" = "$SIZE" ]; then
+        REUSE=1
+        log "reusing the data and indexes of the run of $(sed -n 's/^date=//p' "$old")"
+        grep -E '^(gen|data_bytes|kx_index|si_records|si_index|si_kib|fts_index|fts_kib|date)=' "$old" |
+            sed 's/^date=/indexed_on=/' >>"$R"
+        # a store written by an older kxmatch is brought up to date here,
+        # outside the timed rows
+        "$KX" index --db "$W/kx" --quiet /dev/null >/dev/null 2>&1
+    else
+        log "BENCH_REUSE=1 but $W holds no complete run of $SIZE records: running everything"
+        rm -rf "$D" "$W/kx" "$W/si" "$W"/fts.db*
+    fi
+fi
+[ "$REUSE" = 1 ] || {
+log "generating $SIZE records (seed $SEED)"
 "$B/runstat" -o "$W/gen.stat" -- "$GEN" --records "$SIZE" --seed "$SEED" --out "$D" --quiet || exit 1
 put gen "$(cat "$W/gen.stat")"
 put data_bytes "$(cat "$D"/*.jsonl | wc -c)"
-FILES=("$D"/experts.jsonl "$D"/societies.jsonl "$D"/enterprises.jsonl "$D"/needs.jsonl "$D"/results.jsonl)
-
-dir_kib() { du -sk "$1" 2>/dev/null | cut -f1; }
+}
 
 # ---- bulk indexing ---------------------------------------------------------
 
-for i in $(seq 1 "$RUNS"); do
+[ "$REUSE" = 1 ] || for i in $(seq 1 "$RUNS"); do
     log "kxmatch index, run $i/$RUNS"
     rm -rf "$W/kx"
     sync
     "$B/runstat" -o "$W/kx_index.stat" -- "$KX" index --db "$W/kx" --quiet "${FILES[@]}" \
         || { log "kxmatch index failed"; exit 1; }
 done
-put kx_index "$(paste -sd'|' "$W/kx_index.stat")"
+[ "$REUSE" = 1 ] || put kx_index "$(paste -sd'|' "$W/kx_index.stat")"
 put kx_lmdb_kib "$(dir_kib "$W/kx/lmdb")"
 put kx_xapian_kib "$(dir_kib "$W/kx/xapian")"
 "$KX" check --db "$W/kx" >/dev/null 2>&1; put kx_check_rc "$?"
 
-if have scriptindex; then
+if [ "$REUSE" = 1 ]; then
+    :
+elif have scriptindex; then
     # At 1M records scriptindex would take hours: it gets every k-th
     # record, BENCH_PEER_MAX of them (default 100,000: the same mix of
     # kinds), and the table says so.
@@ -156,7 +187,9 @@ else
     put si_index "n/a"
 fi
 
-if [ -x "$B/fts5_bench" ]; then
+if [ "$REUSE" = 1 ]; then
+    :
+elif [ -x "$B/fts5_bench" ]; then
     for i in $(seq 1 "$RUNS"); do
         log "SQLite FTS5 trigram, run $i/$RUNS"
         sync
