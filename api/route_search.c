@@ -401,8 +401,15 @@ enum MHD_Result api_route_search(struct api_req *r)
     json_object_object_add(o, "page", json_object_new_int((int)page));
     json_object_object_add(o, "per_page", json_object_new_int((int)per));
     json_object_object_add(o, "hits", hits);
-    if (facets)
+    if (facets) {
         json_object_object_add(o, "facets", facets_json(r->srv->tx, res));
+        /* Facets count the best matches only (MATCH_SEARCH_FACET_DOCS):
+         * say how many, and whether that was all of them. */
+        json_object_object_add(o, "facets_counted", json_object_new_int64(
+                                   (int64_t)res->facet_docs));
+        json_object_object_add(o, "facets_exact",
+                               json_object_new_boolean(res->facets_exact));
+    }
     match_search_result_free(res);
     return api_reply_json(r, 200, o);
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -25,6 +26,40 @@ static const size_t xap_max_term = 245;
 /* Messages of failed xap_open calls: there is no handle to keep them on. */
 static thread_local std::string open_err;
 
+/* The facet values of the documents in one value slot, each decoded once
+ * per revision, when a run first counts that document: a value is the
+ * document's items joined with '\n' (a code and its ancestors), most
+ * documents share one of few values, and reading a value from Xapian is a
+ * B-tree walk. Measured with `kxmatch bench search --facets` at 100k
+ * records: reading and splitting values was 63% of a search with facets.
+ * Loading a whole slot at once instead took 3.8 s at 1M records, on the
+ * first search after every change. */
+static const uint32_t facet_unread = UINT32_MAX;
+
+struct facet_slot {
+    std::vector<uint32_t> value_of; /* docid -> value id; 0: none */
+    std::vector<std::vector<uint32_t>> items_of; /* value id -> item ids, each once */
+    std::unordered_map<std::string, uint32_t> value_ids;
+    /* Scratch of the run in progress: counts per value id, kept zero
+     * between runs by resetting the ones touched. */
+    std::vector<unsigned long> count;
+    std::vector<uint32_t> touched;
+};
+
+struct facet_cache {
+    std::map<unsigned, facet_slot> slots; /* the slots loaded so far */
+    std::vector<std::string> items;       /* item id -> item */
+    std::unordered_map<std::string, uint32_t> item_ids;
+
+    /* Whenever the handle may see other documents: reopen, replace, delete. */
+    void clear()
+    {
+        slots.clear();
+        items.clear();
+        item_ids.clear();
+    }
+};
+
 struct xap_db {
     /* rd is the handle every read goes through; for a writer it is the
      * WritableDatabase itself and wr aliases it. */
@@ -34,6 +69,7 @@ struct xap_db {
      * can discard them: a plain WritableDatabase commits when closed. */
     bool in_txn = false;
     std::string err;
+    facet_cache facets;
 };
 
 struct xap_doc {
@@ -54,6 +90,7 @@ struct xap_query {
     std::map<int, std::vector<std::string>> filters; /* ordered: stable query */
     std::vector<std::string> excludes;
     std::vector<unsigned> facets;
+    unsigned facet_limit = 0; /* 0: facets over every match */
     unsigned min_match = 0;
     unsigned long boost_above = 0; /* 0: every term may bring a document in */
     double k1 = 1.2;
@@ -76,6 +113,8 @@ struct xap_mset {
     std::vector<std::string> terms;  /* the query's ranking terms */
     std::vector<size_t> term_sorted; /* indices into terms, by term bytes */
     std::vector<xap_facet> facets;
+    unsigned long facet_docs = 0; /* documents the facets counted */
+    bool facets_exact = true;     /* ... and that was every match */
     unsigned long estimated = 0;
     double max_possible = 0.0;
 };
@@ -290,7 +329,8 @@ extern "C" enum kx_status xap_reopen(xap_db *db)
     if (db->wr)
         return KX_OK;
     return guard(&db->err, [&]() -> enum kx_status {
-        db->rd->reopen();
+        if (db->rd->reopen())
+            db->facets.clear();
         return KX_OK;
     });
 }
@@ -412,6 +452,7 @@ extern "C" enum kx_status xap_replace(xap_db *db, const char *idterm,
         const std::string id(idterm, n);
 
         ensure_txn(db);
+        db->facets.clear();
         /* The stored document must carry its id term, or the next replace
          * or delete would not find it. */
         if (doc_has_term(doc->doc, id)) {
@@ -441,6 +482,7 @@ extern "C" enum kx_status xap_delete(xap_db *db, const char *idterm)
         return KX_OK; /* no document can carry it */
     return guard(&db->err, [&]() -> enum kx_status {
         ensure_txn(db);
+        db->facets.clear();
         db->wr->delete_document(idterm);
         return KX_OK;
     });
@@ -697,49 +739,199 @@ extern "C" enum kx_status xap_query_add_facet(xap_query *q, unsigned slot)
     });
 }
 
-/* Counts the '\n'-separated items of some value slots over every document
- * the matcher accepts. One spy for all slots: a document's values are
- * streamed once per slot either way, but the per-document call is shared. */
-class facet_spy : public Xapian::MatchSpy {
-  public:
-    struct tally {
-        Xapian::valueno slot;
-        std::unordered_map<std::string, unsigned long> counts;
-    };
+extern "C" enum kx_status xap_query_set_facet_limit(xap_query *q,
+                                                    unsigned n)
+{
+    if (!q)
+        return KX_BADINPUT;
+    q->facet_limit = n;
+    return KX_OK;
+}
 
-    explicit facet_spy(const std::vector<unsigned> &slots)
+/* The cache of slot, empty at first. */
+static facet_slot &facet_slot_get(xap_db &db, unsigned slot)
+{
+    auto found = db.facets.slots.find(slot);
+
+    if (found != db.facets.slots.end())
+        return found->second;
+
+    facet_slot fs;
+
+    fs.value_of.assign(static_cast<size_t>(db.rd->get_lastdocid()) + 1,
+                       facet_unread);
+    fs.items_of.emplace_back(); /* value id 0: no value */
+    fs.count.push_back(0);
+    return db.facets.slots.emplace(slot, std::move(fs)).first->second;
+}
+
+/* The value id of val in fs, interning it and its items if new. */
+static uint32_t facet_intern(facet_cache &c, facet_slot &fs,
+                             const std::string &val)
+{
+    std::vector<uint32_t> items;
+
+    if (val.empty())
+        return 0;
+    auto found = fs.value_ids.find(val);
+    if (found != fs.value_ids.end())
+        return found->second;
+    /* A document counts once per item, even when two of its codes share an
+     * ancestor and the value holds it twice. */
+    for (size_t start = 0; start < val.size();) {
+        size_t end = val.find('\n', start);
+
+        if (end == std::string::npos)
+            end = val.size();
+        if (end > start) {
+            auto it = c.item_ids.emplace(val.substr(start, end - start),
+                                         static_cast<uint32_t>(c.items.size()));
+            if (it.second)
+                c.items.push_back(it.first->first);
+            items.push_back(it.first->second);
+        }
+        start = end + 1;
+    }
+    std::sort(items.begin(), items.end());
+    items.erase(std::unique(items.begin(), items.end()), items.end());
+    const uint32_t id = static_cast<uint32_t>(fs.items_of.size());
+    fs.items_of.push_back(std::move(items));
+    fs.count.push_back(0);
+    fs.value_ids.emplace(val, id);
+    return id;
+}
+
+/* Counts facet values of documents, one run at a time. */
+class facet_counter {
+  public:
+    facet_counter(xap_db &db, const std::vector<unsigned> &slots) : db_(db)
     {
-        tallies.resize(slots.size());
-        for (size_t i = 0; i < slots.size(); i++)
-            tallies[i].slot = slots[i];
+        for (unsigned slot : slots) {
+            facet_slot &fs = facet_slot_get(db, slot);
+
+            /* Left over by a run that threw half way. */
+            for (uint32_t v : fs.touched)
+                fs.count[v] = 0;
+            fs.touched.clear();
+            slots_.push_back(&fs);
+            slots_no_.push_back(slot);
+        }
     }
 
-    void operator()(const Xapian::Document &doc, double) override
+    /* Counts a document the matcher hands over (doc streams its values). */
+    void add(const Xapian::Document &doc)
     {
-        for (tally &t : tallies) {
-            const std::string v = doc.get_value(t.slot);
-            size_t start = 0;
+        const Xapian::docid did = doc.get_docid();
 
-            while (start < v.size()) {
-                size_t end = v.find('\n', start);
+        ++docs;
+        for (size_t i = 0; i < slots_.size(); i++) {
+            facet_slot &fs = *slots_[i];
 
-                if (end == std::string::npos)
-                    end = v.size();
-                if (end > start) {
-                    /* One reused key: no allocation once it is warm,
-                     * except for items seen for the first time. */
-                    key.assign(v, start, end - start);
-                    ++t.counts[key];
+            if (did >= fs.value_of.size())
+                continue;
+            if (fs.value_of[did] == facet_unread)
+                fs.value_of[did] =
+                    facet_intern(db_.facets, fs, doc.get_value(slots_no_[i]));
+            tally(fs, fs.value_of[did]);
+        }
+    }
+
+    /* Counts documents by id: the values not read yet are read with one
+     * forward walk of each slot's value stream. */
+    void add(std::vector<Xapian::docid> ids)
+    {
+        const Xapian::Database &d = *db_.rd;
+
+        std::sort(ids.begin(), ids.end());
+        docs += ids.size();
+        for (size_t i = 0; i < slots_.size(); i++) {
+            facet_slot &fs = *slots_[i];
+            const Xapian::valueno slot = slots_no_[i];
+            Xapian::ValueIterator v;
+            bool open = false;
+
+            for (Xapian::docid did : ids) {
+                if (did >= fs.value_of.size())
+                    continue;
+                if (fs.value_of[did] == facet_unread) {
+                    if (!open) {
+                        v = d.valuestream_begin(slot);
+                        open = true;
+                    }
+                    if (v != d.valuestream_end(slot))
+                        v.skip_to(did);
+                    fs.value_of[did] =
+                        v != d.valuestream_end(slot) && v.get_docid() == did
+                            ? facet_intern(db_.facets, fs, *v)
+                            : 0;
                 }
-                start = end + 1;
+                tally(fs, fs.value_of[did]);
             }
         }
     }
 
-    std::vector<tally> tallies;
+    /* Item counts of the i-th slot, count descending then item ascending;
+     * resets that slot for the next run. */
+    void fill(size_t i, unsigned slot, const facet_cache &c, xap_facet &f)
+    {
+        facet_slot &fs = *slots_[i];
+        std::unordered_map<uint32_t, unsigned long> per_item;
+        std::vector<std::pair<uint32_t, unsigned long>> v;
+
+        for (uint32_t val : fs.touched) {
+            for (uint32_t item : fs.items_of[val])
+                per_item[item] += fs.count[val];
+            fs.count[val] = 0;
+        }
+        fs.touched.clear();
+        v.assign(per_item.begin(), per_item.end());
+        std::sort(v.begin(), v.end(),
+                  [&c](const std::pair<uint32_t, unsigned long> &a,
+                       const std::pair<uint32_t, unsigned long> &b) {
+                      if (a.second != b.second)
+                          return a.second > b.second;
+                      return c.items[a.first] < c.items[b.first];
+                  });
+        f.slot = slot;
+        f.items.reserve(v.size());
+        f.counts.reserve(v.size());
+        for (const auto &p : v) {
+            f.items.push_back(c.items[p.first]);
+            f.counts.push_back(p.second);
+        }
+        /* Only now: pointers into short strings move with the string. */
+        f.ptrs.reserve(f.items.size());
+        for (const std::string &str : f.items)
+            f.ptrs.push_back(str.c_str());
+    }
+
+    unsigned long docs = 0;
 
   private:
-    std::string key;
+    static void tally(facet_slot &fs, uint32_t v)
+    {
+        if (v && fs.count[v]++ == 0)
+            fs.touched.push_back(v);
+    }
+
+    xap_db &db_;
+    std::vector<facet_slot *> slots_;
+    std::vector<Xapian::valueno> slots_no_;
+};
+
+/* Feeds every document the matcher accepts to a facet_counter (the facet
+ * limit 0). */
+class facet_spy : public Xapian::MatchSpy {
+  public:
+    explicit facet_spy(facet_counter &c) : c_(c) {}
+
+    void operator()(const Xapian::Document &doc, double) override
+    {
+        c_.add(doc);
+    }
+
+  private:
+    facet_counter &c_;
 };
 
 /* Minimum-should-match over the ranking terms.
@@ -939,41 +1131,30 @@ static Xapian::Query build_query(const Xapian::Database &d, const xap_query &q,
     return query;
 }
 
-static void facet_fill(facet_spy::tally &t, xap_facet &f)
+static void run_match(xap_db &db, const xap_query &q, unsigned offset,
+                      unsigned count, unsigned check_at_least, xap_mset &m)
 {
-    std::vector<std::pair<std::string, unsigned long>> v;
-
-    f.slot = t.slot;
-    v.reserve(t.counts.size());
-    for (const auto &kv : t.counts)
-        v.emplace_back(kv.first, kv.second);
-    std::sort(v.begin(), v.end(),
-              [](const std::pair<std::string, unsigned long> &a,
-                 const std::pair<std::string, unsigned long> &b) {
-                  if (a.second != b.second)
-                      return a.second > b.second;
-                  return a.first < b.first;
-              });
-    f.items.reserve(v.size());
-    f.counts.reserve(v.size());
-    for (auto &p : v) {
-        f.items.push_back(std::move(p.first));
-        f.counts.push_back(p.second);
-    }
-    /* Only now: pointers into short strings move with the string. */
-    f.ptrs.reserve(f.items.size());
-    for (const std::string &s : f.items)
-        f.ptrs.push_back(s.c_str());
-}
-
-static void run_match(const Xapian::Database &d, const xap_query &q,
-                      unsigned offset, unsigned count,
-                      unsigned check_at_least, xap_mset &m)
-{
+    const Xapian::Database &d = *db.rd;
     bool ranked, use_decider;
     const Xapian::Query query = build_query(d, q, &ranked, &use_decider);
+    /* With a facet limit the facets count the best facet_limit matches:
+     * the match keeps that many (the hits are a slice of them, ranked
+     * exactly as without facets) and checks one more, which tells whether
+     * they were all. Without one, a spy counts every match the matcher
+     * sees, which means scoring every match: no weight pruning. */
+    const bool best = !q.facets.empty() && q.facet_limit > 0;
+    const Xapian::doccount first = best ? 0 : offset;
+    const Xapian::doccount want =
+        best ? static_cast<Xapian::doccount>(
+                   std::min<unsigned long long>(
+                       std::max<unsigned long long>(
+                           q.facet_limit,
+                           static_cast<unsigned long long>(offset) + count),
+                       Xapian::doccount(-1)))
+             : count;
+    facet_counter counter(db, q.facets);
     /* Declared before the Enquire, which keeps a raw pointer to it. */
-    facet_spy spy(q.facets);
+    facet_spy spy(counter);
     std::unique_ptr<min_match_decider> decider;
     Xapian::Enquire enq(d);
     Xapian::MSet ms;
@@ -987,23 +1168,29 @@ static void run_match(const Xapian::Database &d, const xap_query &q,
         enq.set_weighting_scheme(Xapian::BoolWeight());
         enq.set_docid_order(Xapian::Enquire::DONT_CARE);
     }
-    if (!q.facets.empty())
+    if (best && check_at_least <= q.facet_limit)
+        check_at_least = q.facet_limit + 1;
+    if (!q.facets.empty() && !best)
         enq.add_matchspy(&spy);
     if (use_decider)
         decider.reset(new min_match_decider(d, q.terms, q.min_match));
-    ms = enq.get_mset(offset, count, check_at_least, nullptr, decider.get());
+    ms = enq.get_mset(first, want, check_at_least, nullptr, decider.get());
 
     m.db = d;
     m.estimated = ms.get_matches_estimated();
     m.max_possible = ms.get_max_possible();
-    /* A prefetch hint for the document reads below. Xapian 1.4's fetch()
-     * indexes its items wrongly when first > 0 (it crashes), so only then. */
-    if (offset == 0)
-        ms.fetch();
-    m.ids.reserve(ms.size());
-    m.weights.reserve(ms.size());
-    m.data.reserve(ms.size());
-    for (Xapian::MSetIterator it = ms.begin(); it != ms.end(); ++it) {
+    /* Hits [offset, offset + count) of the ranking; ms starts at first. */
+    Xapian::MSetIterator it = ms.begin();
+    const Xapian::doccount skip = offset - first;
+    const Xapian::doccount nhits =
+        ms.size() > skip ? std::min<Xapian::doccount>(ms.size() - skip, count)
+                         : 0;
+    m.ids.reserve(nhits);
+    m.weights.reserve(nhits);
+    m.data.reserve(nhits);
+    if (nhits)
+        it += skip;
+    for (Xapian::doccount i = 0; i < nhits; i++, ++it) {
         m.ids.push_back(*it);
         m.weights.push_back(it.get_weight());
         m.data.push_back(it.get_document().get_data());
@@ -1014,9 +1201,23 @@ static void run_match(const Xapian::Database &d, const xap_query &q,
         m.term_sorted[i] = i;
     std::sort(m.term_sorted.begin(), m.term_sorted.end(),
               [&m](size_t a, size_t b) { return m.terms[a] < m.terms[b]; });
-    m.facets.resize(spy.tallies.size());
-    for (size_t i = 0; i < spy.tallies.size(); i++)
-        facet_fill(spy.tallies[i], m.facets[i]);
+    if (q.facets.empty())
+        return;
+    if (best) {
+        std::vector<Xapian::docid> ids;
+
+        ids.reserve(std::min<Xapian::doccount>(ms.size(), q.facet_limit));
+        for (Xapian::MSetIterator f = ms.begin();
+             f != ms.end() && ids.size() < q.facet_limit; ++f)
+            ids.push_back(*f);
+        counter.add(std::move(ids));
+    }
+    m.facet_docs = counter.docs;
+    /* Every match was counted when no more than that many can exist. */
+    m.facets_exact = ms.get_matches_upper_bound() <= m.facet_docs;
+    m.facets.resize(q.facets.size());
+    for (size_t i = 0; i < q.facets.size(); i++)
+        counter.fill(i, q.facets[i], db.facets, m.facets[i]);
 }
 
 extern "C" enum kx_status xap_query_run(xap_db *db, const xap_query *q,
@@ -1035,15 +1236,16 @@ extern "C" enum kx_status xap_query_run(xap_db *db, const xap_query *q,
         std::unique_ptr<xap_mset> m(new xap_mset());
 
         try {
-            run_match(*db->rd, *q, offset, count, check_at_least, *m);
+            run_match(*db, *q, offset, count, check_at_least, *m);
         } catch (const Xapian::DatabaseModifiedError &) {
             /* A writer committed twice while we read an old revision:
              * move to the latest one and try once more. */
             if (db->wr)
                 throw;
+            db->facets.clear();
             db->rd->reopen();
             m.reset(new xap_mset());
-            run_match(*db->rd, *q, offset, count, check_at_least, *m);
+            run_match(*db, *q, offset, count, check_at_least, *m);
         }
         *out = m.release();
         return KX_OK;
@@ -1311,6 +1513,16 @@ extern "C" enum kx_status xap_mset_facets(const xap_mset *m, unsigned slot,
         return KX_OK;
     }
     return KX_NOTFOUND; /* slot was not asked for with xap_query_add_facet */
+}
+
+extern "C" unsigned long xap_mset_facet_docs(const xap_mset *m)
+{
+    return m ? m->facet_docs : 0;
+}
+
+extern "C" int xap_mset_facets_exact(const xap_mset *m)
+{
+    return m ? m->facets_exact : 0;
 }
 
 /* ---- stemming ----------------------------------------------------------- */

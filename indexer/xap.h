@@ -172,13 +172,23 @@ enum kx_status xap_query_set_min_match(xap_query *q, unsigned n);
 /* BM25 parameters (defaults k1=1.2, b=0.75). */
 enum kx_status xap_query_set_bm25(xap_query *q, double k1, double b);
 
-/* Asks the next run to count, over all matching documents, every '\n'
- * separated item of value slot `slot` (facets). */
+/* Asks the next run to count every '\n' separated item of value slot
+ * `slot` (facets) over the matching documents: see
+ * xap_query_set_facet_limit for which. */
 enum kx_status xap_query_add_facet(xap_query *q, unsigned slot);
+
+/* Facets count the n best matching documents (by the ranking, as the hits
+ * are), or, with n = 0 (the default), every document the match examines:
+ * with check_at_least at least the number of matches that is every match,
+ * but it means scoring every one of them. The hits are the same either
+ * way. xap_mset_facet_docs and xap_mset_facets_exact tell what was
+ * counted. */
+enum kx_status xap_query_set_facet_limit(xap_query *q, unsigned n);
 
 /* Runs q, returning hits [offset, offset+count) best first. With
  * check_at_least > 0 the match counts at least that many documents, so that
- * estimates and facets are exact up to it. *out is the caller's. */
+ * estimates (and facets without a facet limit) are exact up to it. *out is
+ * the caller's. */
 enum kx_status xap_query_run(xap_db *db, const xap_query *q, unsigned offset,
                              unsigned count, unsigned check_at_least,
                              xap_mset **out);
@@ -222,6 +232,11 @@ enum kx_status xap_mset_doclen(const xap_mset *m, size_t i, unsigned *len);
 enum kx_status xap_mset_facets(const xap_mset *m, unsigned slot,
                                const char *const **items,
                                const unsigned long **counts, size_t *n);
+
+/* The number of documents the facets counted, and whether that was every
+ * matching document (1) or the best of more (0). 0 and 1 without facets. */
+unsigned long xap_mset_facet_docs(const xap_mset *m);
+int xap_mset_facets_exact(const xap_mset *m);
 
 /* ---- stemming ---------------------------------------------------------- */
 

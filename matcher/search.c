@@ -207,12 +207,18 @@ enum kx_status match_search(xap_db *db, text_tokenizer *tok, const taxo *tx,
                 goto out;
     }
     if (o->facets) {
+        /* Counting every match means scoring every match: a common word
+         * matches most of the index. The best ones are what a reader
+         * narrows down from, and cost a bounded amount. */
+        if ((st = xap_query_set_facet_limit(
+                 q, o->facet_docs ? o->facet_docs : MATCH_SEARCH_FACET_DOCS)) !=
+            KX_OK)
+            goto out;
         for (unsigned s = XAP_SLOT_KIND; s <= XAP_SLOT_DISCIPLINE; s++)
             if ((st = xap_query_add_facet(q, s)) != KX_OK)
                 goto out;
     }
-    st = xap_query_run(db, q, o->offset, o->count, o->facets ? 100000 : 0,
-                       &m);
+    st = xap_query_run(db, q, o->offset, o->count, 0, &m);
     if (st != KX_OK) {
         kx_error_set(err, st, "", "search failed: %s", xap_errmsg(db));
         goto out;
@@ -231,10 +237,13 @@ enum kx_status match_search(xap_db *db, text_tokenizer *tok, const taxo *tx,
         r->hits[i].weight = xap_mset_weight(m, i);
         r->hits[i].score = maxw > 0 ? r->hits[i].weight / maxw : 0;
     }
-    if (o->facets)
+    if (o->facets) {
+        r->facet_docs = xap_mset_facet_docs(m);
+        r->facets_exact = xap_mset_facets_exact(m);
         for (unsigned s = XAP_SLOT_KIND; s <= XAP_SLOT_DISCIPLINE; s++)
             if ((st = copy_facets(r, m, s)) != KX_OK)
                 goto out;
+    }
     *out = r;
     r = NULL;
 out:

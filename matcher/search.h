@@ -13,6 +13,8 @@ extern "C" {
 #endif
 
 #define MATCH_SEARCH_MAX_FILTER 8
+/* Facets count this many best matches by default (facet_docs = 0). */
+#define MATCH_SEARCH_FACET_DOCS 1000
 
 struct match_search_opts {
     const char *query;            /* user text, any language; may be "" */
@@ -25,6 +27,8 @@ struct match_search_opts {
     int public_only;              /* hide confidential needs */
     unsigned offset, count;       /* page */
     int facets;                   /* count kind/region/industry/discipline */
+    unsigned facet_docs;          /* ... over this many best matches;
+                                     0: MATCH_SEARCH_FACET_DOCS */
     /* Role scope on needs only (records of other kinds pass): when either
      * is set, a need must lie under need_region or belong to one of
      * need_enterprises ("enterprise:ID", NULL-terminated; may be NULL). */
@@ -49,6 +53,8 @@ struct match_search_result {
     unsigned long total;          /* estimated number of matches */
     struct match_facet *facets[XAP_SLOT_LAST];
     size_t nfacets[XAP_SLOT_LAST];
+    unsigned long facet_docs;     /* matches the facets counted */
+    int facets_exact;             /* 1: that was every match */
     char **terms;                 /* the query terms, for highlighting */
     size_t nterms;
 };

@@ -76,6 +76,13 @@
       }
       box.append(ul);
     }
+    /* Facets count the best matches when there are more than the server
+     * counts (facets_exact false): say so rather than pass them off as
+     * totals. */
+    if (last.facets && last.facets_exact === false) {
+      box.append(el('p', {class: 'facet-note', id: 'facets-note'},
+        `${t('facets_best')}${last.facets_counted}${t('facets_best_of')}${last.total}${t('facets_best_end')}`));
+    }
   }
 
   function toggle(facet, value) {

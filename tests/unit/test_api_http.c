@@ -830,6 +830,20 @@ static void test_confidential_never_leaks(void)
     CHECK(atol(jget(r.json, "facets.kind.0.count")) > 0);
     CHECK(atol(jget(r.json, "facets.kind.0.count")) <
           atol(jget(ra.json, "facets.kind.0.count")));
+    /* Fewer matches than the facets may count: every one is counted, and
+     * the reply says so; facets=0 leaves all three out. */
+    CHECK_STR(jget(ra.json, "facets_exact"), "true");
+    CHECK_INT(atol(jget(ra.json, "facets_counted")),
+              atol(jget(ra.json, "facets.kind.0.count")));
+    CHECK_INT(atol(jget(ra.json, "facets_counted")),
+              atol(jget(ra.json, "total")));
+    resp_free(&ra);
+    http("GET", "/v1/search?kind=need&per_page=1&facets=0", t_admin, NULL,
+         &ra);
+    CHECK_INT(ra.code, 200);
+    CHECK(jobj(ra.json, "facets") == NULL);
+    CHECK(jobj(ra.json, "facets_exact") == NULL);
+    CHECK(jobj(ra.json, "facets_counted") == NULL);
     CHECK(!strstr(r.body, "quuxsecret"));
     resp_free(&r);
     resp_free(&ra);

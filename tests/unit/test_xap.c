@@ -944,6 +944,9 @@ static void test_facets(void)
         CHECK_STR(items[2], "water");
         CHECK_INT(counts[2], 1);
     }
+    /* Without a facet limit: every match the run examined, here all. */
+    CHECK_INT(xap_mset_facet_docs(m), 4);
+    CHECK_INT(xap_mset_facets_exact(m), 1);
     /* A slot not asked for. */
     CHECK_INT(xap_mset_facets(m, XAP_SLOT_KIND, &items, &counts, &n),
               KX_NOTFOUND);
@@ -951,6 +954,172 @@ static void test_facets(void)
     xap_mset_free(m);
     xap_query_free(q);
     xap_close(r);
+}
+
+/* Count of item in the facets of slot, 0 if absent. */
+static unsigned long facet_count(const xap_mset *m, unsigned slot,
+                                 const char *item)
+{
+    const char *const *items = NULL;
+    const unsigned long *counts = NULL;
+    size_t n = 0;
+
+    if (xap_mset_facets(m, slot, &items, &counts, &n) != KX_OK)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(items[i], item) == 0)
+            return counts[i];
+    return 0;
+}
+
+static void test_facet_limit(void)
+{
+    xap_db *r = corpus_open();
+    xap_query *q = NULL;
+    xap_mset *all = NULL, *m = NULL;
+    unsigned long experts = 0;
+
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    /* battery/recycling/solar match E1, N1, E2, E3. */
+    CHECK_INT(xap_query_new(&q), KX_OK);
+    CHECK_INT(xap_query_add_term(q, "battery", 1.0), KX_OK);
+    CHECK_INT(xap_query_add_term(q, "recycling", 1.0), KX_OK);
+    CHECK_INT(xap_query_add_term(q, "solar", 1.0), KX_OK);
+    CHECK_INT(xap_query_run(r, q, 0, 10, 0, &all), KX_OK);
+    CHECK_INT(xap_mset_size(all), 4);
+    /* No facets asked for: nothing counted, nothing left out. */
+    CHECK_INT(xap_mset_facet_docs(all), 0);
+    CHECK_INT(xap_mset_facets_exact(all), 1);
+
+    /* The best two of four: counted over exactly the first two hits, and
+     * said to be short of every match. */
+    CHECK_INT(xap_query_add_facet(q, XAP_SLOT_KIND), KX_OK);
+    CHECK_INT(xap_query_set_facet_limit(q, 2), KX_OK);
+    CHECK_INT(xap_query_run(r, q, 0, 10, 0, &m), KX_OK);
+    CHECK_INT(xap_mset_size(m), 4);
+    for (size_t i = 0; i < xap_mset_size(m) && i < xap_mset_size(all); i++)
+        CHECK_STR(xap_mset_data(m, i), xap_mset_data(all, i));
+    for (size_t i = 0; i < 2 && i < xap_mset_size(all); i++)
+        experts += strncmp(xap_mset_data(all, i), "expert:", 7) == 0;
+    CHECK_INT(xap_mset_facet_docs(m), 2);
+    CHECK_INT(xap_mset_facets_exact(m), 0);
+    CHECK_INT(facet_count(m, XAP_SLOT_KIND, "expert"), experts);
+    CHECK_INT(facet_count(m, XAP_SLOT_KIND, "expert") +
+                  facet_count(m, XAP_SLOT_KIND, "need"),
+              2);
+    xap_mset_free(m);
+
+    /* A page further on is the same slice of the same ranking, and the
+     * facets still count the best two. */
+    CHECK_INT(xap_query_run(r, q, 1, 2, 0, &m), KX_OK);
+    CHECK_INT(xap_mset_size(m), 2);
+    if (xap_mset_size(m) == 2 && xap_mset_size(all) == 4) {
+        CHECK_STR(xap_mset_data(m, 0), xap_mset_data(all, 1));
+        CHECK_STR(xap_mset_data(m, 1), xap_mset_data(all, 2));
+    }
+    CHECK_INT(xap_mset_facet_docs(m), 2);
+    CHECK_INT(facet_count(m, XAP_SLOT_KIND, "expert"), experts);
+    xap_mset_free(m);
+    CHECK_INT(xap_query_run(r, q, 5, 2, 0, &m), KX_OK);
+    CHECK_INT(xap_mset_size(m), 0);
+    CHECK_INT(xap_mset_facet_docs(m), 2);
+    xap_mset_free(m);
+
+    /* A limit of all four or more: every match, exact. */
+    CHECK_INT(xap_query_set_facet_limit(q, 4), KX_OK);
+    CHECK_INT(xap_query_run(r, q, 0, 1, 0, &m), KX_OK);
+    CHECK_INT(xap_mset_size(m), 1);
+    CHECK_INT(xap_mset_facet_docs(m), 4);
+    CHECK_INT(xap_mset_facets_exact(m), 1);
+    CHECK_INT(facet_count(m, XAP_SLOT_KIND, "expert"), 3);
+    CHECK_INT(facet_count(m, XAP_SLOT_KIND, "need"), 1);
+    xap_mset_free(m);
+    CHECK_INT(xap_query_set_facet_limit(NULL, 1), KX_BADINPUT);
+    xap_mset_free(all);
+    xap_query_free(q);
+    xap_close(r);
+}
+
+/* Facets read values through a per-handle cache: it must follow replaced
+ * documents on a writer at once and on a reader after xap_reopen. */
+static void test_facets_follow_changes(void)
+{
+    static const struct fixture_doc a = {
+        "Qexpert:F1", "expert:F1", "pump", "XKexpert", "expert",
+        "cn\ncn-bj\ncn", "energy"}; /* "cn" twice: counted once */
+    static const struct fixture_doc b = {
+        "Qexpert:F2", "expert:F2", "pump", "XKexpert", "expert", "cn", "water"};
+    static const struct fixture_doc a2 = {
+        "Qexpert:F1", "expert:F1", "pump", "XKexpert", "expert", "de",
+        "energy"};
+    static const struct fixture_doc b2 = {
+        "Qexpert:F2", "expert:F2", "pump", "XKexpert", "expert", "fr",
+        "water"};
+    char path[512];
+    xap_db *w = NULL, *r = NULL;
+    xap_query *q = NULL;
+    xap_mset *m = NULL;
+    xap_doc *doc = NULL;
+
+    sub_path(path, sizeof path, "facets");
+    CHECK_INT(xap_open(path, XAP_OPEN_WRITE, &w), KX_OK);
+    CHECK_INT(xap_query_new(&q), KX_OK);
+    if (!w || !q)
+        goto out;
+    CHECK_INT(xap_query_add_term(q, "pump", 1.0), KX_OK);
+    CHECK_INT(xap_query_add_facet(q, XAP_SLOT_REGION), KX_OK);
+    CHECK_INT(xap_query_set_facet_limit(q, 100), KX_OK);
+
+    CHECK_INT(doc_build(&a, &doc), KX_OK);
+    CHECK_INT(xap_replace(w, a.id, doc), KX_OK);
+    xap_doc_free(doc);
+    CHECK_INT(doc_build(&b, &doc), KX_OK);
+    CHECK_INT(xap_replace(w, b.id, doc), KX_OK);
+    xap_doc_free(doc);
+    CHECK_INT(xap_query_run(w, q, 0, 10, 0, &m), KX_OK);
+    CHECK_INT(facet_count(m, XAP_SLOT_REGION, "cn"), 2);
+    CHECK_INT(facet_count(m, XAP_SLOT_REGION, "cn-bj"), 1);
+    xap_mset_free(m);
+
+    /* Replaced on the writer, not committed yet: the writer sees it. */
+    CHECK_INT(doc_build(&a2, &doc), KX_OK);
+    CHECK_INT(xap_replace(w, a2.id, doc), KX_OK);
+    xap_doc_free(doc);
+    CHECK_INT(xap_query_run(w, q, 0, 10, 0, &m), KX_OK);
+    CHECK_INT(facet_count(m, XAP_SLOT_REGION, "cn"), 1);
+    CHECK_INT(facet_count(m, XAP_SLOT_REGION, "cn-bj"), 0);
+    CHECK_INT(facet_count(m, XAP_SLOT_REGION, "de"), 1);
+    xap_mset_free(m);
+    CHECK_INT(xap_commit(w), KX_OK);
+
+    CHECK_INT(xap_open(path, XAP_OPEN_READ, &r), KX_OK);
+    if (!r)
+        goto out;
+    CHECK_INT(xap_query_run(r, q, 0, 10, 0, &m), KX_OK);
+    CHECK_INT(facet_count(m, XAP_SLOT_REGION, "cn"), 1);
+    xap_mset_free(m);
+    /* A reader sees the next commit once reopened, facets included. */
+    CHECK_INT(doc_build(&b2, &doc), KX_OK);
+    CHECK_INT(xap_replace(w, b2.id, doc), KX_OK);
+    xap_doc_free(doc);
+    CHECK_INT(xap_delete(w, "Qexpert:F1"), KX_OK);
+    CHECK_INT(xap_commit(w), KX_OK);
+    CHECK_INT(xap_reopen(r), KX_OK);
+    CHECK_INT(xap_query_run(r, q, 0, 10, 0, &m), KX_OK);
+    CHECK_INT(xap_mset_size(m), 1);
+    CHECK_INT(facet_count(m, XAP_SLOT_REGION, "cn"), 0);
+    CHECK_INT(facet_count(m, XAP_SLOT_REGION, "de"), 0);
+    CHECK_INT(facet_count(m, XAP_SLOT_REGION, "fr"), 1);
+    CHECK_INT(xap_mset_facet_docs(m), 1);
+    xap_mset_free(m);
+    m = NULL;
+out:
+    xap_mset_free(m);
+    xap_query_free(q);
+    xap_close(r);
+    xap_close(w);
 }
 
 static void test_matching_terms_wdf_doclen(void)
@@ -1139,6 +1308,8 @@ int main(void)
     RUN(test_min_match);
     RUN(test_phrase);
     RUN(test_facets);
+    RUN(test_facet_limit);
+    RUN(test_facets_follow_changes);
     RUN(test_matching_terms_wdf_doclen);
     RUN(test_expand);
     RUN(test_stemmer);
