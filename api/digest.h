@@ -60,10 +60,9 @@
  *                                      "html", "attempts", "code" and
  *                                      "reason" (the server's last reply),
  *                                      "updated" (ISO 8601 UTC)}
- * STORE_PIPELINE (written by the HTTP API, only read here), under either
- * key form:
- *   <need key> <partner key>           (what route_pipeline.c writes), or
- *   pipeline:<need key>|<partner key>
+ * STORE_PIPELINE (written by the HTTP API, route_pipeline.c; only read
+ * here):
+ *   <need key> <partner key>
  *   value: {"stage": "shortlisted" | "contacted" | "declined" |
  *   "agreement_signed", "updated": "2026-11-24T09:30:00Z" (or "at"; ISO
  *   8601 or unix seconds), ...}. Any entry keeps its pair out of plans

@@ -300,7 +300,7 @@ static void partner_load(store_txn *t, const struct api_digest_plan_opts *o,
     }
 }
 
-/* 1 if the pair has a pipeline entry, under either key form (digest.h). */
+/* 1 if the pair has a pipeline entry (digest.h). */
 static int in_pipeline(store_txn *t, const char *need, const char *partner)
 {
     char k[2 * KX_KEY_MAX + 16];
@@ -308,9 +308,6 @@ static int in_pipeline(store_txn *t, const char *need, const char *partner)
     size_t vl;
 
     snprintf(k, sizeof k, "%s %s", need, partner);
-    if (store_kv_get(t, STORE_PIPELINE, k, strlen(k), &v, &vl) == KX_OK)
-        return 1;
-    snprintf(k, sizeof k, "pipeline:%s|%s", need, partner);
     return store_kv_get(t, STORE_PIPELINE, k, strlen(k), &v, &vl) == KX_OK;
 }
 
@@ -432,7 +429,7 @@ static int move_collect(void *ctx, const void *key, size_t klen,
                         const void *val, size_t vlen)
 {
     struct moves_ctx *mc = ctx;
-    char k[2 * KX_KEY_MAX + 16], *bar, *nk;
+    char k[2 * KX_KEY_MAX + 16], *bar;
     json_tokener *tok;
     json_object *o, *m;
     const struct pneed *n;
@@ -443,15 +440,11 @@ static int move_collect(void *ctx, const void *key, size_t klen,
         return 0;
     memcpy(k, key, klen);
     k[klen] = '\0';
-    /* "pipeline:<need>|<partner>" or "<need> <partner>" */
-    if (strncmp(k, "pipeline:", 9) == 0)
-        nk = k + 9, bar = strchr(nk, '|');
-    else
-        nk = k, bar = strchr(nk, ' ');
-    if (!bar)
+    /* "<need> <partner>" */
+    if (!(bar = strchr(k, ' ')))
         return 0;
     *bar = '\0';
-    if (!(n = need_find(mc->ps, nk)) || n->confidential)
+    if (!(n = need_find(mc->ps, k)) || n->confidential)
         return 0;
     if (!(tok = json_tokener_new()))
         return 0;
@@ -464,7 +457,7 @@ static int move_collect(void *ctx, const void *key, size_t klen,
     if (stage && day >= mc->from && day <= mc->to) {
         json_object *u = NULL;
         m = json_object_new_object();
-        json_object_object_add(m, "need", json_object_new_string(nk));
+        json_object_object_add(m, "need", json_object_new_string(k));
         json_object_object_add(m, "partner", json_object_new_string(bar + 1));
         json_object_object_add(m, "stage", json_object_new_string(stage));
         if (json_object_object_get_ex(o, "updated", &u) ||

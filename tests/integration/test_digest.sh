@@ -91,12 +91,11 @@ a,b=(json.load(open(f))["pairs"] for f in sys.argv[1:3])
 print("same" if a==b and len(a)>0 else "differ: %d vs %d pairs" % (len(a), len(b)))' "$WORK/scratch1.json" "$WORK/scratch3.json")
 expect_eq "the plan on 1 and on 3 threads" "$same_pairs" "same"
 expect_rc "bad thread count" 3 "$KX" digest plan --db "$WORK/scratch" --week $W1 --threads 0
-# Both key forms digest.h reads: the API's "<need> <partner>" and
-# "pipeline:<need>|<partner>".
+# Pipeline entries as the API writes them: "<need> <partner>".
 declined=$("$PY" -c 'import json,sys; p=json.load(open(sys.argv[1]))["pairs"][0]; print(p["need"]+"|"+p["partner"])' "$WORK/scratch.json")
 contacted=$("$PY" -c 'import json,sys; p=json.load(open(sys.argv[1]))["pairs"][-1]; print(p["need"]+"|"+p["partner"])' "$WORK/scratch.json")
-printf '%s\n{"need":"%s","partner":"%s","stage":"declined","updated":"2026-11-20T10:00:00Z"}\npipeline:%s\n{"stage":"contacted","updated":"2026-11-24T08:00:00Z"}\n' \
-    "${declined/|/ }" "${declined%|*}" "${declined#*|}" "$contacted" |
+printf '%s\n{"need":"%s","partner":"%s","stage":"declined","updated":"2026-11-20T10:00:00Z"}\n%s\n{"need":"%s","partner":"%s","stage":"contacted","updated":"2026-11-24T08:00:00Z"}\n' \
+    "${declined/|/ }" "${declined%|*}" "${declined#*|}" "${contacted/|/ }" "${contacted%|*}" "${contacted#*|}" |
     mdb_load -T -s pipeline "$DB/lmdb" || fail "mdb_load pipeline"
 expect_rc "plan week 1" 0 "$KX" digest plan --db "$DB" --week $W1
 expect_contains "plan prints the comparison" "$OUT" "greedy (baseline)"
