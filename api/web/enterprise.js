@@ -251,5 +251,8 @@
   KX.init(['enterprise'], async (who) => {
     await fillRegions(who);
     loadList();
+    /* Digests link here with ?need=ID: open that need and its partners. */
+    const need = new URLSearchParams(location.search).get('need');
+    if (need) open(need);
   });
 })();

@@ -260,8 +260,31 @@
     renderDetail();
     renderPipeline();
   });
+  /* Digests link here with ?need=ID or ?partner=KIND:ID: open that
+   * record's matches, named as the records API names it. */
+  async function openFromLink() {
+    const p = new URLSearchParams(location.search);
+    const need = p.get('need');
+    const key = need ? `need:${need}` : p.get('partner');
+    const colon = key ? key.indexOf(':') : -1;
+    if (colon < 1) return;
+    const kind = key.slice(0, colon), id = key.slice(colon + 1);
+    let name = key;
+    try {
+      const r = await api('GET', `/v1/records/${encodeURIComponent(kind)}/${encodeURIComponent(id)}`);
+      name = (r.record && r.record.name) || key;
+    } catch (e) {
+      KX.toast(e.message, true); /* unknown, deleted or not ours to see */
+      return;
+    }
+    const h = {kind, id, key, name};
+    if (kind === 'need') await needMatches(h);
+    else await partnerMatches(h);
+  }
+
   KX.init(['liaison', 'admin'], () => {
     search();
     loadPipeline();
+    openFromLink();
   });
 })();

@@ -233,6 +233,24 @@ await withPage('liaison filters by a facet, shortlists a partner and exports CSV
   await page.screenshot({ path: path.join(out, 'liaison-phone.png'), fullPage: true });
 });
 
+await withPage('a digest link opens the need on the liaison page', desk, async (page) => {
+  if (!shortlisted) throw new Error('needs the pair of the liaison test');
+  const id = shortlisted.needKey.slice('need:'.length);
+  await login(page, `liaison.html?need=${encodeURIComponent(id)}`, tokens.liaison);
+  await page.locator('#detail li.match').first().waitFor();
+  const title = await page.locator('#detail-title').textContent();
+  assert(!title.includes(shortlisted.needKey), `the need is named, not keyed: ${title}`);
+  const keys = await page.locator('#detail li.match').evaluateAll((ls) => ls.map((l) => l.dataset.key));
+  assert(keys.includes(shortlisted.partnerKey), `the need's partners include ${shortlisted.partnerKey}`);
+  // A partner link (the token is remembered now) shows that partner's needs.
+  await page.goto(`${base}/liaison.html?partner=${encodeURIComponent(shortlisted.partnerKey)}`);
+  await page.locator('#app').waitFor({ state: 'visible' });
+  await page.locator('#detail li.match').first().waitFor();
+  const needs = await page.locator('#detail li.match').evaluateAll((ls) => ls.map((l) => l.dataset.key));
+  assert(needs.length > 0 && needs.every((k) => k.startsWith('need:')), `needs for the partner: ${needs}`);
+  await page.screenshot({ path: path.join(out, 'liaison-digest-link.png'), fullPage: true });
+});
+
 await withPage('dashboard renders its charts', desk, async (page) => {
   await login(page, 'dashboard.html', tokens.admin);
   await page.locator('#chart-county svg rect.bar').first().waitFor();
