@@ -20,6 +20,7 @@ struct span {
 struct snip_ctx {
     const char *base;
     char *const *terms;
+    size_t *term_len;
     size_t nterms;
     struct span spans[SNIP_SPANS];
     size_t n;
@@ -28,14 +29,20 @@ struct snip_ctx {
 static int snip_token(void *vctx, const struct text_token *tok)
 {
     struct snip_ctx *c = vctx;
+    size_t off = (size_t)(tok->raw - c->base);
 
+    /* The snippet ends SNIP_LEN bytes after it starts, at most
+     * SNIP_BEFORE before the first word found: nothing far later shows
+     * (the margin covers tokens emitted a little out of text order). */
+    if (c->n && off >= c->spans[0].off + SNIP_BEFORE + SNIP_LEN)
+        return 1;
     for (size_t i = 0; i < c->nterms; i++) {
-        if (strlen(c->terms[i]) != tok->len ||
+        if (c->term_len[i] != tok->len ||
             memcmp(c->terms[i], tok->s, tok->len) != 0)
             continue;
         if (c->n == SNIP_SPANS)
             return 1;
-        c->spans[c->n].off = (size_t)(tok->raw - c->base);
+        c->spans[c->n].off = off;
         c->spans[c->n].len = tok->raw_len;
         c->n++;
         break;
@@ -95,9 +102,15 @@ static char *snippet(text_tokenizer *tok, const char *text, char *const *terms,
     c.base = text;
     c.terms = terms;
     c.nterms = nterms;
-    if (nterms)
+    if (nterms) {
+        if (!(c.term_len = malloc(nterms * sizeof *c.term_len)))
+            return NULL;
+        for (size_t i = 0; i < nterms; i++)
+            c.term_len[i] = strlen(terms[i]);
         text_tokenize(tok, text, len, TEXT_UNIGRAMS | TEXT_STEM, &pos,
                       snip_token, &c);
+        free(c.term_len);
+    }
     qsort(c.spans, c.n, sizeof *c.spans, span_cmp);
     if (c.n && c.spans[0].off > SNIP_BEFORE)
         start = char_start(text, c.spans[0].off - SNIP_BEFORE, len, 1);
