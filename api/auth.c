@@ -520,12 +520,10 @@ enum kx_status api_audit_write(store *s, const struct api_principal *p,
 }
 
 struct audit_ctx {
-    unsigned char before[AUDIT_KEY_LEN];
-    int has_before;
-    size_t limit, n, head; /* ring of the last `limit` entries */
+    size_t limit, n;     /* entries wanted, and held (newest first) */
     unsigned char (*keys)[AUDIT_KEY_LEN];
     char **vals;
-    int wrapped;
+    int more;            /* an older entry exists past the last held */
     enum kx_status st;
 };
 
@@ -533,26 +531,19 @@ static int audit_collect(void *vctx, const void *key, size_t klen,
                          const void *val, size_t vlen)
 {
     struct audit_ctx *c = vctx;
-    size_t i;
 
     if (klen != AUDIT_KEY_LEN)
         return 0;
-    if (c->has_before && memcmp(key, c->before, AUDIT_KEY_LEN) >= 0)
-        return 1;
-    i = c->head;
     if (c->n == c->limit) {
-        free(c->vals[i]);
-        c->wrapped = 1;
-    } else {
-        c->n++;
+        c->more = 1;
+        return 1;
     }
-    memcpy(c->keys[i], key, AUDIT_KEY_LEN);
-    c->vals[i] = strndup(val, vlen);
-    if (!c->vals[i]) {
+    memcpy(c->keys[c->n], key, AUDIT_KEY_LEN);
+    if (!(c->vals[c->n] = strndup(val, vlen))) {
         c->st = KX_NOMEM;
         return 1;
     }
-    c->head = (c->head + 1) % c->limit;
+    c->n++;
     return 0;
 }
 
@@ -572,6 +563,8 @@ enum kx_status api_audit_list(store_txn *t, size_t limit, const char *before,
                               struct kx_error *err)
 {
     struct audit_ctx c;
+    unsigned char bkey[AUDIT_KEY_LEN];
+    int has_before = 0;
     json_object *a = NULL;
     enum kx_status st;
 
@@ -590,9 +583,9 @@ enum kx_status api_audit_list(store_txn *t, size_t limit, const char *before,
                 !strchr("0123456789abcdefABCDEF", before[2 * i + 1]))
                 return kx_error_set(err, KX_BADINPUT, "before",
                                     "expected hex digits (a \"next\" value)");
-            c.before[i] = (unsigned char)v;
+            bkey[i] = (unsigned char)v;
         }
-        c.has_before = 1;
+        has_before = 1;
     }
     if (next) /* only now: it may be where `before` came from */
         next[0] = '\0';
@@ -602,24 +595,25 @@ enum kx_status api_audit_list(store_txn *t, size_t limit, const char *before,
         st = KX_NOMEM;
         goto out;
     }
-    st = store_kv_each(t, STORE_AUDIT, "", 0, audit_collect, &c);
+    st = store_kv_each_before(t, STORE_AUDIT, has_before ? bkey : NULL,
+                              has_before ? AUDIT_KEY_LEN : 0, audit_collect,
+                              &c);
     if (st == KX_OK)
         st = c.st;
     if (st != KX_OK)
         goto out;
     a = json_object_new_array();
-    for (size_t k = 0; k < c.n; k++) {
-        size_t i = (c.head + c.limit - 1 - k) % c.limit; /* newest first */
+    for (size_t i = 0; i < c.n; i++) {
         json_object *o = json_tokener_parse(c.vals[i]);
         char hk[2 * AUDIT_KEY_LEN + 1];
 
+        hex_key(c.keys[i], hk);
+        if (i == c.n - 1 && c.more && next)
+            snprintf(next, 32, "%s", hk);
         if (!o)
             continue;
-        hex_key(c.keys[i], hk);
         json_object_object_add(o, "id", json_object_new_string(hk));
         json_object_array_add(a, o);
-        if (k == c.n - 1 && c.wrapped && next)
-            snprintf(next, 32, "%s", hk);
     }
     *out = a;
 out:

@@ -468,6 +468,33 @@ enum kx_status store_kv_each(store_txn *t, enum store_table tb,
     return prefix_each(t, t->s->dbi[tb], prefix, plen, fn, ctx);
 }
 
+enum kx_status store_kv_each_before(store_txn *t, enum store_table tb,
+                                    const void *before, size_t blen,
+                                    store_kv_fn fn, void *ctx)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k = {blen, (void *)before}, v;
+    int rc;
+
+    rc = mdb_cursor_open(t->txn, t->s->dbi[tb], &cur);
+    if (rc)
+        return mdb_status(rc, "cursor");
+    if (before) {
+        /* the first key >= before, then the one before it; none >= before
+         * means every key is older: start from the last */
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
+             : rc == MDB_NOTFOUND ? mdb_cursor_get(cur, &k, &v, MDB_LAST)
+                                  : rc;
+    } else {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    }
+    while (rc == 0 && !fn(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size))
+        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    mdb_cursor_close(cur);
+    return rc == 0 || rc == MDB_NOTFOUND ? KX_OK : mdb_status(rc, "walk");
+}
+
 static enum kx_status dbi_count(store_txn *t, MDB_dbi dbi, size_t *n)
 {
     MDB_stat st;

@@ -177,6 +177,13 @@ enum kx_status store_kv_each(store_txn *t, enum store_table tb,
                              const void *prefix, size_t plen, store_kv_fn fn,
                              void *ctx);
 
+/* Calls fn for each entry whose key sorts before `before` (every entry if
+ * before is NULL), newest-key first, until fn returns non-zero: reading
+ * the tail of a log costs what is read, not the log's length. */
+enum kx_status store_kv_each_before(store_txn *t, enum store_table tb,
+                                    const void *before, size_t blen,
+                                    store_kv_fn fn, void *ctx);
+
 /* Number of entries in a table, and in the records table. */
 enum kx_status store_kv_count(store_txn *t, enum store_table tb, size_t *n);
 enum kx_status store_record_count(store_txn *t, size_t *n);

@@ -183,6 +183,48 @@ static void test_kv_tables(void)
     store_close(s);
 }
 
+static int join_key(void *ctx, const void *key, size_t klen, const void *val,
+                    size_t vlen)
+{
+    (void)val, (void)vlen;
+    strncat(ctx, key, klen);
+    strcat(ctx, ";");
+    return strlen(ctx) >= 9; /* stops after three keys */
+}
+
+/* The first three keys before `before`, newest first, into buf. */
+static const char *tail_of(store_txn *t, const char *before, char *buf)
+{
+    buf[0] = '\0';
+    CHECK_INT(store_kv_each_before(t, STORE_OUTBOX, before,
+                                   before ? strlen(before) : 0, join_key,
+                                   buf),
+              KX_OK);
+    return buf;
+}
+
+/* Newest-key-first reading of a table's tail, from any point. */
+static void test_kv_each_before(void)
+{
+    store *s = NULL;
+    store_txn *t = NULL;
+    char got[64];
+
+    CHECK_INT(store_open(dir, 0, &s, NULL), KX_OK);
+    CHECK_INT(store_txn_begin(s, 1, &t), KX_OK);
+    for (char c = 'a'; c <= 'e'; c++) {
+        char k[3] = {'k', c, 0};
+        CHECK_INT(store_kv_put(t, STORE_OUTBOX, k, 2, "v", 1), KX_OK);
+    }
+    CHECK_STR(tail_of(t, NULL, got), "ke;kd;kc;");
+    CHECK_STR(tail_of(t, "kc", got), "kb;ka;");
+    CHECK_STR(tail_of(t, "kcc", got), "kc;kb;ka;"); /* between keys */
+    CHECK_STR(tail_of(t, "z", got), "ke;kd;kc;");   /* past the last */
+    CHECK_STR(tail_of(t, "ka", got), "");           /* before the first */
+    store_txn_abort(t);
+    store_close(s);
+}
+
 /* A directory written by another format version is refused, not read. */
 
 /* The store's LMDB environment opened directly, as another program
@@ -316,6 +358,7 @@ int main(void)
     RUN(test_update_moves_postings);
     RUN(test_change_log);
     RUN(test_kv_tables);
+    RUN(test_kv_each_before);
     RUN(test_profiles);
     RUN(test_format_mismatch);
     taxo_free(tx);
