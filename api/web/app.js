@@ -247,6 +247,32 @@ const KX = (() => {
 
   let who = null;
 
+  /* The header and the login card the signed-in pages share: each page
+   * holds an empty <header class="top"> and <section id="login">, filled
+   * here (static markup, translated by applyI18n like the rest). */
+  const NAV = [['enterprise', '企业'], ['liaison', '联络员'], ['dashboard', '看板']];
+  function chrome() {
+    const page = document.body.dataset.page;
+    const h = $('header.top');
+    if (h && !h.children.length) {
+      const links = NAV.map(([p, zh]) => `<a href="${p}.html" data-i18n="nav_${p}"` +
+        (p === page ? ' class="current" aria-current="page"' : '') + `>${zh}</a>`).join('');
+      h.innerHTML =
+        '<a class="brand" href="index.html"><b>kxmatch</b> <span data-i18n="brand">科协技术需求对接</span></a>' +
+        `<nav>${links}</nav><span class="spacer"></span><span id="who" class="who"></span>` +
+        '<button id="logout" class="ghost" type="button" data-i18n="logout" hidden>退出</button>' +
+        '<button id="lang" class="ghost" type="button" data-i18n="lang_switch">English</button>';
+    }
+    const login = $('#login');
+    if (login && !login.children.length)
+      login.innerHTML =
+        '<h2 data-i18n="login_title">使用令牌登录</h2><form id="login-form">' +
+        '<input id="token" name="token" autocomplete="off" spellcheck="false" data-i18n-ph="token_ph" placeholder="kx_ 开头的令牌">' +
+        '<button type="submit" class="primary" data-i18n="login">登录</button></form>' +
+        '<p class="hint" data-i18n="login_hint">令牌由科协管理员使用 kxmatch token create 生成。</p>' +
+        '<p id="login-error" class="error" role="alert"></p>';
+  }
+
   function header() {
     const h = $('header.top');
     if (!h) return;
@@ -272,6 +298,7 @@ const KX = (() => {
   /* Shows the login form until a token of an allowed role is given, then
    * calls start(who). */
   async function init(roles, start) {
+    chrome();
     applyI18n();
     header();
     langListeners.push(showWho);
