@@ -208,79 +208,102 @@ static enum kx_status put_need(struct api_req *r, struct kx_record *rec,
     return KX_OK;
 }
 
+/* What a write checks first, in a read transaction under the write lock. */
+typedef enum kx_status (*need_check_fn)(struct api_req *r, store_txn *t,
+                                        const struct kx_record *rec,
+                                        struct kx_error *err);
+
+/* POST and PUT: under the write lock, check (then the enterprise), write,
+ * audit as `what`, and reply with the need and its matches. Frees rec. */
+static enum MHD_Result need_write(struct api_req *r, struct kx_record *rec,
+                                  need_check_fn check, const char *what,
+                                  unsigned http, struct kx_error *err)
+{
+    char key[KX_KEY_MAX];
+    store_txn *t = NULL;
+    enum kx_status st;
+    int changed = 0;
+
+    snprintf(key, sizeof key, "%s", rec->key);
+    api_write_lock(r->srv);
+    if ((st = store_txn_begin(r->srv->st, 0, &t)) == KX_OK) {
+        st = check(r, t, rec, err);
+        if (st == KX_OK)
+            st = check_enterprise(t, rec, err);
+        store_txn_abort(t);
+    }
+    if (st == KX_OK)
+        st = put_need(r, rec, what, &changed, err);
+    api_write_unlock(r->srv, changed);
+    record_free(rec);
+    if (st != KX_OK)
+        return api_reply_kx(r, st, err);
+    return reply_written(r, http, key);
+}
+
+/* POST: the id must be new. */
+static enum kx_status check_new(struct api_req *r, store_txn *t,
+                                const struct kx_record *rec,
+                                struct kx_error *err)
+{
+    const char *v;
+
+    (void)r;
+    if (store_record_get(t, rec->key, &v, NULL) == KX_OK)
+        return kx_error_set(err, KX_EXISTS, "id",
+                            "%s exists (change it with PUT /v1/needs/%s)",
+                            rec->key, rec->id);
+    return KX_OK;
+}
+
+/* PUT: the need exists, this token sees it and may change it. */
+static enum kx_status check_writable(struct api_req *r, store_txn *t,
+                                     const struct kx_record *rec,
+                                     struct kx_error *err)
+{
+    struct kx_record *old = NULL;
+    enum kx_status st = api_record_load(t, rec->key, &old, err);
+
+    if (st == KX_OK) {
+        st = api_need_access(t, r->srv->tx, &r->who, old);
+        if (st == KX_NOTFOUND)
+            kx_error_set(err, st, "id", "no record %s", rec->key);
+        else if (st == KX_OK)
+            st = api_need_write_access(&r->who, old);
+        if (st == KX_FORBIDDEN)
+            kx_error_set(err, st, "id", "this token may not change %s",
+                         rec->key);
+    }
+    record_free(old);
+    return st;
+}
+
 enum MHD_Result api_route_need_post(struct api_req *r)
 {
     struct kx_record *rec = NULL;
     struct kx_error err;
-    store_txn *t = NULL;
-    char key[KX_KEY_MAX];
-    const char *v;
     enum kx_status st;
-    int changed = 0;
 
     kx_error_clear(&err);
     if ((st = api_req_params_check(r, NULL, &err)) != KX_OK ||
         (st = need_parse(r, NULL, &rec, &err)) != KX_OK)
         return api_reply_kx(r, st, &err);
-    snprintf(key, sizeof key, "%s", rec->key);
-    api_write_lock(r->srv);
-    if ((st = store_txn_begin(r->srv->st, 0, &t)) == KX_OK) {
-        if (store_record_get(t, key, &v, NULL) == KX_OK)
-            st = kx_error_set(&err, KX_EXISTS, "id",
-                              "%s exists (change it with PUT /v1/needs/%s)",
-                              key, rec->id);
-        else
-            st = check_enterprise(t, rec, &err);
-        store_txn_abort(t);
-    }
-    if (st == KX_OK)
-        st = put_need(r, rec, "need.create", &changed, &err);
-    api_write_unlock(r->srv, changed);
-    record_free(rec);
-    if (st != KX_OK)
-        return api_reply_kx(r, st, &err);
-    return reply_written(r, 201, key);
+    return need_write(r, rec, check_new, "need.create", 201, &err);
 }
 
 enum MHD_Result api_route_need_put(struct api_req *r)
 {
-    struct kx_record *rec = NULL, *old = NULL;
+    struct kx_record *rec = NULL;
     struct kx_error err;
-    store_txn *t = NULL;
     char key[KX_KEY_MAX];
     enum kx_status st;
-    int changed = 0;
 
     kx_error_clear(&err);
     if ((st = api_req_params_check(r, NULL, &err)) != KX_OK ||
         (st = need_key(r, key, &err)) != KX_OK ||
         (st = need_parse(r, r->arg[0], &rec, &err)) != KX_OK)
         return api_reply_kx(r, st, &err);
-    api_write_lock(r->srv);
-    if ((st = store_txn_begin(r->srv->st, 0, &t)) == KX_OK) {
-        st = api_record_load(t, key, &old, &err);
-        if (st == KX_OK) {
-            st = api_need_access(t, r->srv->tx, &r->who, old);
-            if (st == KX_NOTFOUND)
-                kx_error_set(&err, st, "id", "no record %s", key);
-            else if (st == KX_OK)
-                st = api_need_write_access(&r->who, old);
-            if (st == KX_FORBIDDEN)
-                kx_error_set(&err, st, "id", "this token may not change %s",
-                             key);
-        }
-        if (st == KX_OK)
-            st = check_enterprise(t, rec, &err);
-        store_txn_abort(t);
-    }
-    if (st == KX_OK)
-        st = put_need(r, rec, "need.update", &changed, &err);
-    api_write_unlock(r->srv, changed);
-    record_free(rec);
-    record_free(old);
-    if (st != KX_OK)
-        return api_reply_kx(r, st, &err);
-    return reply_written(r, 200, key);
+    return need_write(r, rec, check_writable, "need.update", 200, &err);
 }
 
 enum MHD_Result api_route_need_delete(struct api_req *r)
