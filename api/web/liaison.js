@@ -59,6 +59,13 @@
 
   function renderFacets() {
     const box = clear($('#facets'));
+    /* Facets count the best matches when there are more than the server
+     * counts (facets_exact false): say so, above the counts, rather than
+     * pass them off as totals. */
+    if (last.facets && last.facets_exact === false) {
+      box.append(el('p', {class: 'facet-note', id: 'facets-note'},
+        `${t('facets_best')}${last.facets_counted}${t('facets_best_of')}${last.total}${t('facets_best_end')}`));
+    }
     for (const f of FACETS) {
       const entries = facetEntries(f).slice(0, 12);
       if (!entries.length) continue;
@@ -75,13 +82,6 @@
         }, el('span', {}, label), el('span', {class: 'n'}, String(e.count)))));
       }
       box.append(ul);
-    }
-    /* Facets count the best matches when there are more than the server
-     * counts (facets_exact false): say so rather than pass them off as
-     * totals. */
-    if (last.facets && last.facets_exact === false) {
-      box.append(el('p', {class: 'facet-note', id: 'facets-note'},
-        `${t('facets_best')}${last.facets_counted}${t('facets_best_of')}${last.total}${t('facets_best_end')}`));
     }
   }
 
