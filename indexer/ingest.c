@@ -98,13 +98,15 @@ static enum kx_status keyset_add(struct keyset *ks, const char *key,
 
 /* ---- bulk load: partial indexes on every core, merged at the end -------
  *
- * Into an empty index (or one being rebuilt), worker threads build one
- * partial Xapian database each, merged with xap_compact and installed in
- * place of the index at the end. The workers read LMDB, not the parsed
- * input: each takes a contiguous range of the change log (ingest) or of
- * the records in key order (rebuild), so the merge numbers documents in
- * the order the serial path would (equal scores rank alike whichever path
- * built the index), and a key is in one range only. A change to a key that
+ * Into an empty index (or one being rebuilt), worker threads build
+ * partial Xapian databases, merged with xap_compact and installed in place
+ * of the index at the end. The workers read LMDB, not the parsed input:
+ * the change log (ingest) or the records in key order (rebuild) is cut
+ * into contiguous segments, a partial database each, which the workers
+ * take in turn (several per worker, so that all start early while the
+ * loader is still writing LMDB); merged in segment order, documents are
+ * numbered as the serial path would number them (equal scores rank alike
+ * whichever path built the index), and a key is in one segment only. A change to a key that
  * the load already holds (an update, a deletion, a re-addition) is left
  * out of the ranges and applied to the merged index, from LMDB's final
  * state, before the checkpoint.
@@ -116,18 +118,26 @@ static enum kx_status keyset_add(struct keyset *ks, const char *key,
  * change number itself only when there is nothing left to apply after it.
  */
 
-#define BULK_MAX_SHARDS 8
+#define BULK_MAX_SHARDS 8           /* worker threads */
+#define BULK_SEGS_PER_WORKER 4
+#define BULK_MAX_SEGS (BULK_MAX_SHARDS * BULK_SEGS_PER_WORKER)
 #define BULK_COMMIT_DOCS IDX_BATCH_RECORDS /* see index_int.h */
 
+struct segment {
+    uint64_t lo, hi;     /* changes (lo, hi], or records [lo, hi) */
+    char path[4096 + 32];
+    unsigned long docs;  /* documents it holds at the end */
+};
+
+/* A worker thread, and the segment it is building. */
 struct shard {
     struct idx_bulk *b;
     unsigned no;
     pthread_t th;
     int started;
-    char path[4096 + 32];
     xap_db *db;
     text_tokenizer *tok;
-    uint64_t lo, hi;     /* changes (lo, hi], or records [lo, hi) */
+    uint64_t lo, hi;     /* the current segment's range */
     uint64_t next;       /* the next change it needs */
     size_t since_commit;
     enum kx_status st;   /* first failure; written by the worker */
@@ -151,6 +161,8 @@ struct idx_bulk {
     struct keyset late_keys; /* their keys, and keys deleted in this load */
     char err[512];       /* what went wrong, for the caller's message */
     struct shard sh[BULK_MAX_SHARDS];
+    struct segment seg[BULK_MAX_SEGS]; /* worker i takes i, i + n, ... */
+    unsigned nseg;
 };
 
 /* Makes the shard's document of key match json (NULL: deleted). */
@@ -330,6 +342,35 @@ static enum kx_status shard_changes(struct shard *s, struct walk *w)
     return s->st;
 }
 
+/* Builds one segment into s->db. */
+static void shard_segment(struct shard *s, struct walk *w)
+{
+    struct idx_bulk *b = s->b;
+
+    if (b->records) {
+        /* A rebuild: nothing writes LMDB meanwhile, so one long walk. */
+        w->ord = 0;
+        if ((s->st = store_txn_begin(b->x->st, 0, &w->t)) == KX_OK)
+            s->st = store_record_each(w->t, "", shard_record, w);
+        store_txn_abort(w->t);
+        w->t = NULL;
+        return;
+    }
+    while (s->st == KX_OK) {
+        int last;
+
+        pthread_mutex_lock(&b->mu);
+        while (b->committed < s->next && !b->done && s->next <= s->hi)
+            pthread_cond_wait(&b->cv, &b->mu);
+        w->upto = b->committed < s->hi ? b->committed : s->hi;
+        last = b->done || w->upto == s->hi;
+        pthread_mutex_unlock(&b->mu);
+        shard_changes(s, w);
+        if (last)
+            break;
+    }
+}
+
 static void *shard_main(void *arg)
 {
     struct shard *s = arg;
@@ -338,32 +379,30 @@ static void *shard_main(void *arg)
 
     memset(&w, 0, sizeof w);
     w.s = s;
-    if (b->records) {
-        /* A rebuild: nothing writes LMDB meanwhile, so one long walk. */
-        if ((s->st = store_txn_begin(b->x->st, 0, &w.t)) == KX_OK)
-            s->st = store_record_each(w.t, "", shard_record, &w);
-        store_txn_abort(w.t);
-    }
-    while (!b->records && s->st == KX_OK) {
-        int last;
+    for (unsigned k = s->no; k < b->nseg && s->st == KX_OK; k += b->n) {
+        struct segment *g = &b->seg[k];
 
-        pthread_mutex_lock(&b->mu);
-        while (b->committed < s->next && !b->done && s->next <= s->hi)
-            pthread_cond_wait(&b->cv, &b->mu);
-        w.upto = b->committed < s->hi ? b->committed : s->hi;
-        last = b->done || w.upto == s->hi;
-        pthread_mutex_unlock(&b->mu);
-        shard_changes(s, &w);
-        if (last)
+        s->lo = g->lo;
+        s->hi = g->hi;
+        s->next = g->lo + 1;
+        s->since_commit = 0;
+        if ((s->st = xap_open(g->path, XAP_OPEN_SCRATCH, &s->db)) != KX_OK)
             break;
+        shard_segment(s, &w);
+        if (s->st == KX_OK)
+            s->st = xap_commit(s->db);
+        if (s->st == KX_OK)
+            s->st = xap_doccount(s->db, &g->docs);
+        if (s->st != KX_OK)
+            break; /* s->db stays open for bulk_stop's message */
+        xap_close(s->db);
+        s->db = NULL;
     }
     free(w.buf);
-    if (s->st == KX_OK)
-        s->st = xap_commit(s->db);
     return NULL;
 }
 
-static void shard_path(const idx *x, unsigned no, char *buf, size_t n)
+static void segment_path(const idx *x, unsigned no, char *buf, size_t n)
 {
     snprintf(buf, n, "%s.part%u", x->xpath, no);
 }
@@ -378,8 +417,8 @@ static void bulk_sweep(idx *x)
 {
     char path[sizeof x->xpath + 32];
 
-    for (unsigned i = 0; i < BULK_MAX_SHARDS; i++) {
-        shard_path(x, i, path, sizeof path);
+    for (unsigned i = 0; i < BULK_MAX_SEGS; i++) {
+        segment_path(x, i, path, sizeof path);
         idx_rm_tree(path);
     }
     merged_path(x, path, sizeof path);
@@ -463,21 +502,24 @@ enum kx_status idx_bulk_start(idx *x, int records, uint64_t after,
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
     bulk_sweep(x);
+    /* Equal segments; the last is open-ended (an input may hold more
+     * changes than its valid lines foretold: none fewer). */
+    b->nseg = n * BULK_SEGS_PER_WORKER;
+    for (unsigned k = 0; k < b->nseg; k++) {
+        uint64_t base = records ? 0 : after;
+
+        b->seg[k].lo = base + count * k / b->nseg;
+        b->seg[k].hi = k + 1 == b->nseg ? UINT64_MAX
+                                        : base + count * (k + 1) / b->nseg;
+        segment_path(x, k, b->seg[k].path, sizeof b->seg[k].path);
+    }
     for (unsigned i = 0; i < n && st == KX_OK; i++) {
         struct shard *s = &b->sh[i];
 
         s->b = b;
         s->no = i;
-        /* Equal shares; the last range is open-ended (an input may hold
-         * more changes than its valid lines foretold: none fewer). */
-        s->lo = (records ? 0 : after) + count * i / n;
-        s->hi = i + 1 == n ? UINT64_MAX
-                           : (records ? 0 : after) + count * (i + 1) / n;
-        s->next = s->lo + 1;
         b->n = i + 1;
-        shard_path(x, i, s->path, sizeof s->path);
-        if ((st = text_tokenizer_new(&s->tok)) != KX_OK ||
-            (st = xap_open(s->path, XAP_OPEN_SCRATCH, &s->db)) != KX_OK)
+        if ((st = text_tokenizer_new(&s->tok)) != KX_OK)
             break;
         if (pthread_create(&s->th, NULL, shard_main, s) != 0)
             st = KX_NOMEM;
@@ -590,40 +632,40 @@ static int late_one(void *vctx, uint64_t seq, const char *key)
 
 enum kx_status idx_bulk_finish(struct idx_bulk *b, uint64_t seq)
 {
-    const char *srcs[BULK_MAX_SHARDS];
+    const char *srcs[BULK_MAX_SEGS];
     char merged[sizeof b->x->xpath + 32];
     struct late_ctx lc = {b->x, NULL, b, KX_OK};
+    xap_db *first = NULL;
+    unsigned nsrc = 0;
     enum kx_status st;
 
     if ((st = idx_bulk_commit(b, seq)) != KX_OK)
         return st;
-    pthread_mutex_lock(&b->mu);
-    b->done = 1;
-    pthread_cond_broadcast(&b->cv);
-    pthread_mutex_unlock(&b->mu);
-    for (unsigned i = 0; i < b->n; i++) {
-        struct shard *s = &b->sh[i];
-
-        if (s->started)
-            pthread_join(s->th, NULL);
-        s->started = 0;
-        /* With nothing to apply after the merge, the first partial index
-         * carries the change number: the merge holds it atomically with
-         * its documents. */
-        if (s->st == KX_OK && i == 0 && !b->nlate) {
-            char buf[32];
-
-            snprintf(buf, sizeof buf, "%llu", (unsigned long long)seq);
-            if ((s->st = xap_meta_set(s->db, IDX_META_SEQ, buf)) == KX_OK)
-                s->st = xap_commit(s->db);
-        }
-    }
     if ((st = bulk_stop(b)) != KX_OK)
         return st;
-    for (unsigned i = 0; i < b->n; i++)
-        srcs[i] = b->sh[i].path;
+    /* With nothing to apply after the merge, the first segment carries
+     * the change number: the merge holds it atomically with the
+     * documents. */
+    if (!b->nlate) {
+        char buf[32];
+
+        snprintf(buf, sizeof buf, "%llu", (unsigned long long)seq);
+        if ((st = xap_open(b->seg[0].path, XAP_OPEN_SCRATCH, &first)) ==
+                KX_OK &&
+            (st = xap_meta_set(first, IDX_META_SEQ, buf)) == KX_OK)
+            st = xap_commit(first);
+        if (st != KX_OK)
+            snprintf(b->err, sizeof b->err, "%s", xap_errmsg(first));
+        xap_close(first);
+        if (st != KX_OK)
+            return st;
+    }
+    /* Segments in order; empty ones past the first add nothing. */
+    for (unsigned k = 0; k < b->nseg; k++)
+        if (k == 0 || b->seg[k].docs)
+            srcs[nsrc++] = b->seg[k].path;
     merged_path(b->x, merged, sizeof merged);
-    if ((st = xap_compact(srcs, b->n, merged)) != KX_OK) {
+    if ((st = xap_compact(srcs, nsrc, merged)) != KX_OK) {
         snprintf(b->err, sizeof b->err, "merging: %s", xap_errmsg(NULL));
         return st;
     }
