@@ -6,6 +6,7 @@
   const {t, el, $, api, clear} = KX;
   let editing = null; /* id of the need in the form, null for a new one */
   let current = null; /* {name, matches, note} shown below the form */
+  let loaded = null;  /* the stored record of the need in the form */
   const form = $('#need-form');
   const fld = (n) => form.elements.namedItem(n);
 
@@ -78,20 +79,47 @@
     pickers[b.dataset.name] = codePicker(b);
   });
 
-  async function fillRegions(who) {
-    const sel = fld('region');
-    const own = who.enterprise_region || '';
-    const city = own.length >= 4 ? own.slice(0, 4) + '00' : '';
-    clear(sel).append(el('option', {value: '', 'data-i18n': 'region_unset'}, t('region_unset')));
-    if (!city) return;
+  /* The region is two selects, county then township, so that a need keeps
+   * the township it was posted for. A stored code that neither select
+   * offers (another city, a city-level code) is added as an option of its
+   * own: saving never writes back less than the form read. */
+  async function regionOptions(sel, parent, unset) {
+    clear(sel).append(el('option', {value: '', 'data-i18n': unset}, t(unset)));
+    if (!parent) return;
     try {
-      const r = await api('GET', `/v1/taxonomy/region?parent=${city}`);
-      for (const it of r.items) sel.append(el('option', {value: it.code}, `${it.name}`));
+      const r = await api('GET', `/v1/taxonomy/region?limit=1000&parent=${parent}`);
+      for (const it of r.items) sel.append(el('option', {value: it.code}, it.name));
     } catch (e) {
-      /* the select stays with "not given" */
+      /* the select keeps "not given" and whatever setRegion adds */
     }
-    sel.value = own.slice(0, 6);
-    if (sel.value !== own.slice(0, 6)) sel.value = '';
+  }
+
+  function choose(sel, code, name) {
+    if (code && ![...sel.options].some((o) => o.value === code))
+      sel.append(el('option', {value: code}, name || code));
+    sel.value = code;
+  }
+
+  /* Shows code (6 digits: a county or above; 9: a township) in the two
+   * selects; name is its label, for a code the selects do not offer. */
+  async function setRegion(code, name) {
+    const own = KX.who.enterprise_region || '';
+    const city = own.length >= 4 ? own.slice(0, 4) + '00' : '';
+    const county = code.slice(0, 6);
+    await regionOptions(fld('region'), city, 'region_unset');
+    choose(fld('region'), county, code.length === 6 ? name : '');
+    await townships(county);
+    choose(fld('township'), code.length > 6 ? code : '', name);
+  }
+
+  /* A county's townships; nothing to choose below a city or province. */
+  function townships(county) {
+    return regionOptions(fld('township'), /^\d{4}(?!00)\d{2}$/.test(county) ? county : '',
+                         'township_unset');
+  }
+
+  function regionValue() {
+    return fld('township').value || fld('region').value;
   }
 
   function clearErrors() {
@@ -120,7 +148,8 @@
 
   function resetForm() {
     form.reset();
-    fillRegions(KX.who);
+    loaded = null;
+    setRegion(KX.who.enterprise_region || '', '');
     pickers.industries.set({});
     pickers.disciplines.set({});
     editing = null;
@@ -140,13 +169,27 @@
       box.append(el('p', {class: 'note'}, current.note));
   }
 
+  /* What the form does not show of a need it opened (mail, x_ fields,
+   * its language) goes back as it was: PUT replaces the whole record, and
+   * saving must never store less than the form read. */
+  const FORM_FIELDS = ['name', 'text', 'tags', 'region', 'visibility', 'status', 'budget',
+                       'deadline', 'industries', 'disciplines'];
+
   function body() {
-    const b = {name: fld('name').value.trim()};
+    const b = {};
+    if (loaded) {
+      for (const [k, v] of Object.entries(loaded))
+        if (!FORM_FIELDS.includes(k) && k !== 'updated') b[k] = v;
+    }
+    b.name = fld('name').value.trim();
     const text = fld('text').value.trim();
     const tags = fld('tags').value.split(/[,,、;;\n]+/).map((s) => s.trim()).filter(Boolean);
     if (text) b.text = text;
     if (tags.length) b.tags = tags;
-    if (fld('region').value) b.region = fld('region').value;
+    /* The language was detected from the old words: detect it anew. */
+    if (loaded && (b.name !== loaded.name || (b.text || '') !== (loaded.text || '')))
+      delete b.lang;
+    if (regionValue()) b.region = regionValue();
     b.visibility = fld('visibility').value;
     b.status = fld('status').value;
     if (fld('budget').value !== '') b.budget = Number(fld('budget').value);
@@ -166,6 +209,7 @@
       const r = editing ? await api('PUT', `/v1/needs/${encodeURIComponent(editing)}`, body())
                         : await api('POST', '/v1/needs', body());
       editing = r.id;
+      loaded = r.record;
       current = {name: r.record.name, matches: r.matches, note: r.match_note};
       KX.toast(wasNew ? t('posted') : t('saved'));
       showMatches();
@@ -192,7 +236,8 @@
     fld('name').value = rec.name || '';
     fld('text').value = rec.text || '';
     fld('tags').value = (rec.tags || []).join(', ');
-    fld('region').value = (rec.region || '').slice(0, 6);
+    loaded = rec;
+    await setRegion(rec.region || '', r.labels.region || '');
     fld('visibility').value = rec.visibility || 'public';
     fld('status').value = rec.status || 'open';
     fld('budget').value = rec.budget !== undefined ? rec.budget : '';
@@ -248,8 +293,9 @@
     showMatches();
     loadList();
   });
+  fld('region').addEventListener('change', () => townships(fld('region').value));
   KX.init(['enterprise'], async (who) => {
-    await fillRegions(who);
+    await setRegion(who.enterprise_region || '', '');
     loadList();
     /* Digests link here with ?need=ID: open that need and its partners. */
     const need = new URLSearchParams(location.search).get('need');

@@ -152,6 +152,43 @@ await withPage('enterprise posts a need and sees ranked partners', desk, async (
   await page.screenshot({ path: path.join(out, 'enterprise-phone.png'), fullPage: true });
 });
 
+/* Opening a stored need and saving it unchanged stores what was read:
+ * N0003 lies in a township (371603107), below what a county select offers. */
+await withPage('saving an opened need keeps its township and every field', desk, async (page) => {
+  const auth = { headers: { Authorization: `Bearer ${tokens.enterprise}` } };
+  const get = async () => (await (await page.request.get(`${base}/v1/needs/N0003`, auth)).json()).record;
+  const before = await get();
+  assert(before.region === '371603107', `the fixture need lies in a township: ${before.region}`);
+  await login(page, 'enterprise.html?need=N0003', tokens.enterprise);
+  // The enterprise lies in that township too: wait for the need itself.
+  await page.waitForFunction((name) => document.querySelector('[name=name]').value === name &&
+    document.querySelector('#matches-card:not([hidden])') &&
+    document.querySelector('[name=township]').value === '371603107', before.name);
+  assert(await page.locator('[name=region]').inputValue() === '371603', 'the county is shown');
+  const save = async () => {
+    const [resp] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/v1/needs/N0003') && r.request().method() === 'PUT'),
+      page.locator('#save').click(),
+    ]);
+    assert(resp.status() === 200, `PUT /v1/needs/N0003 answered ${resp.status()}`);
+  };
+  await save();
+  const after = await get();
+  const strip = (r) => JSON.stringify({ ...r, updated: undefined });
+  assert(strip(after) === strip(before),
+         `saving unchanged stores what was read:\n${strip(before)}\n${strip(after)}`);
+  // Another township of the county, then the county alone.
+  await page.locator('[name=township]').selectOption('371603101');
+  await save();
+  assert((await get()).region === '371603101', 'a township chosen in the form is stored');
+  await page.locator('[name=township]').selectOption('');
+  await save();
+  assert((await get()).region === '371603', 'the county alone is stored when no township is chosen');
+  await page.locator('[name=township]').selectOption('371603107');
+  await save();
+  assert(strip(await get()) === strip(before), 'the need is back as it was');
+});
+
 let shortlisted = null;
 
 await withPage('liaison filters by a facet, shortlists a partner and exports CSV', desk, async (page) => {
