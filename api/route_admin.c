@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A growing text buffer. */
 struct sbuf {
@@ -54,6 +55,8 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 
 enum MHD_Result api_route_healthz(struct api_req *r)
 {
+    struct idx_lag lag;
+    json_object *idx;
     store_txn *t = NULL;
     size_t records = 0;
     uint64_t seq = 0;
@@ -67,9 +70,22 @@ enum MHD_Result api_route_healthz(struct api_req *r)
     if (st != KX_OK)
         return api_reply_error(r, KX_UNAVAILABLE, "", "store: %s",
                                store_errmsg());
+    idx_lag(r->srv->x, &lag);
     o = json_object_new_object();
-    json_object_object_add(o, "status", json_object_new_string("ok"));
+    /* Degraded, not down: every write is kept and reads are served, but
+     * search does not see the newest writes until the index catches up. */
+    json_object_object_add(o, "status", json_object_new_string(
+                                            lag.pending ? "degraded" : "ok"));
     json_object_object_add(o, "records", json_object_new_int64((int64_t)records));
+    idx = json_object_new_object();
+    json_object_object_add(idx, "pending",
+                           json_object_new_int64((int64_t)lag.pending));
+    if (lag.error[0])
+        json_object_object_add(idx, "error", json_object_new_string(lag.error));
+    if (lag.since)
+        json_object_object_add(idx, "lagging_s", json_object_new_double(
+            (double)(long)(((double)time(NULL) - lag.since) * 10) / 10));
+    json_object_object_add(o, "index", idx);
     json_object_object_add(o, "change_seq", json_object_new_int64((int64_t)seq));
     json_object_object_add(o, "writes", json_object_new_int64(
                                             (int64_t)atomic_load(&r->srv->m.writes)));
@@ -133,6 +149,21 @@ enum MHD_Result api_route_metrics(struct api_req *r)
                   "the API.\n# TYPE kxmatch_index_writes_total counter\n"
                   "kxmatch_index_writes_total %lu\n",
               atomic_load(&m->writes));
+    {
+        struct idx_lag lag;
+
+        idx_lag(r->srv->x, &lag);
+        sb_printf(&b, "# HELP kxmatch_index_pending Changes in the store that "
+                      "the search index does not hold yet.\n"
+                      "# TYPE kxmatch_index_pending gauge\n"
+                      "kxmatch_index_pending %llu\n"
+                      "# HELP kxmatch_index_follow_failures_total Failed "
+                      "attempts to bring the search index up to the store.\n"
+                      "# TYPE kxmatch_index_follow_failures_total counter\n"
+                      "kxmatch_index_follow_failures_total %lu\n",
+                  (unsigned long long)lag.pending,
+                  atomic_load(&m->index_failures));
+    }
     if (store_txn_begin(r->srv->st, 0, &t) == KX_OK) {
         sb_printf(&b, "# HELP kxmatch_records Records in the store, by kind.\n"
                       "# TYPE kxmatch_records gauge\n");

@@ -29,6 +29,56 @@ static const char *obj_str(json_object *o, const char *k, json_object **v)
                ? json_object_get_string(*v) : NULL;
 }
 
+/* The id of a posted need. Ids are scoped by enterprise: what a caller
+ * other than an admin names X is stored as ENTERPRISE_ID-X (an X that
+ * already starts so is kept), and a new id is ENTERPRISE_ID-Nyyyymmdd-
+ * and 8 random hex digits. So an id a caller chooses can only ever meet
+ * its own enterprise's needs, and a POST tells nothing of the needs it
+ * may not see. */
+static enum kx_status need_new_id(struct api_req *r, json_object *o,
+                                  struct kx_error *err)
+{
+    json_object *v = NULL;
+    const char *ent = obj_str(o, "enterprise", &v), *given = NULL, *eid = "";
+    char scope[KX_ID_MAX + 2] = "", id[3 * KX_ID_MAX];
+
+    if (ent && strncmp(ent, "enterprise:", 11) == 0 &&
+        record_id_valid(ent + 11))
+        eid = ent + 11;
+    if (json_object_object_get_ex(o, "id", &v) &&
+        !(given = obj_str(o, "id", &v)))
+        return kx_error_set(err, KX_BADINPUT, "id",
+                            "expected a string of 1..64 of A-Z a-z 0-9 . _ "
+                            "-");
+    if (!given) {
+        unsigned char rnd[4];
+        char day[16];
+
+        /* A long enterprise id leaves no room: the random part alone. */
+        if (*eid && strlen(eid) + 1 + 18 <= KX_ID_MAX)
+            snprintf(scope, sizeof scope, "%s-", eid);
+        if (api_random(rnd, sizeof rnd) != KX_OK)
+            return kx_error_set(err, KX_IO, "", "cannot read /dev/urandom");
+        api_time_iso(day, sizeof day);
+        snprintf(id, sizeof id, "%sN%.4s%.2s%.2s-%02x%02x%02x%02x", scope,
+                 day, day + 5, day + 8, rnd[0], rnd[1], rnd[2], rnd[3]);
+    } else if (r->who.role == API_ROLE_ADMIN || !*eid) {
+        return KX_OK; /* an admin sees every need: nothing to hide */
+    } else {
+        snprintf(scope, sizeof scope, "%s-", eid);
+        if (strncmp(given, scope, strlen(scope)) == 0)
+            return KX_OK;
+        snprintf(id, sizeof id, "%s%s", scope, given);
+        if (strlen(id) > KX_ID_MAX || !record_id_valid(given))
+            return kx_error_set(err, KX_BADINPUT, "id",
+                                "ids are scoped by enterprise: \"%.64s\" "
+                                "would be stored as %s-ID, which must be "
+                                "1..64 of A-Z a-z 0-9 . _ -", given, eid);
+    }
+    json_object_object_add(o, "id", json_object_new_string(id));
+    return KX_OK;
+}
+
 /* Fills what the server decides in a need body before validation: kind,
  * id (from the path, or a new one), the enterprise of an enterprise token,
  * "updated". Refuses what the caller may not set. */
@@ -50,27 +100,6 @@ static enum kx_status need_prepare(struct api_req *r, json_object *o,
     if (json_object_object_get_ex(o, "deleted", &v))
         return kx_error_set(err, KX_BADINPUT, "deleted",
                             "use DELETE /v1/needs/{id} to delete a need");
-    if (path_id) {
-        if (json_object_object_get_ex(o, "id", &v)) {
-            s = obj_str(o, "id", &v);
-            if (!s || strcmp(s, path_id) != 0)
-                return kx_error_set(err, KX_BADINPUT, "id",
-                                    "the id in the body must match the URL "
-                                    "(%s) or be left out", path_id);
-        } else {
-            json_object_object_add(o, "id", json_object_new_string(path_id));
-        }
-    } else if (!json_object_object_get_ex(o, "id", &v)) {
-        unsigned char rnd[4];
-        char day[16];
-
-        if (api_random(rnd, sizeof rnd) != KX_OK)
-            return kx_error_set(err, KX_IO, "", "cannot read /dev/urandom");
-        api_time_iso(day, sizeof day);
-        snprintf(buf, sizeof buf, "N%.4s%.2s%.2s-%02x%02x%02x%02x", day,
-                 day + 5, day + 8, rnd[0], rnd[1], rnd[2], rnd[3]);
-        json_object_object_add(o, "id", json_object_new_string(buf));
-    }
     if (r->who.role == API_ROLE_ENTERPRISE) {
         if (!json_object_object_get_ex(o, "enterprise", &v)) {
             json_object_object_add(o, "enterprise",
@@ -81,6 +110,22 @@ static enum kx_status need_prepare(struct api_req *r, json_object *o,
                                 "this token posts needs for %s only",
                                 r->who.enterprise);
         }
+    }
+    if (path_id) {
+        if (json_object_object_get_ex(o, "id", &v)) {
+            s = obj_str(o, "id", &v);
+            if (!s || strcmp(s, path_id) != 0)
+                return kx_error_set(err, KX_BADINPUT, "id",
+                                    "the id in the body must match the URL "
+                                    "(%s) or be left out", path_id);
+        } else {
+            json_object_object_add(o, "id", json_object_new_string(path_id));
+        }
+    } else {
+        enum kx_status st = need_new_id(r, o, err);
+
+        if (st != KX_OK)
+            return st;
     }
     if (!json_object_object_get_ex(o, "updated", &v)) {
         api_time_iso(buf, sizeof buf);
@@ -128,9 +173,10 @@ static json_object *top_matches(struct api_req *r, const char *key,
     return a;
 }
 
-/* The reply to a write: {id, key, record, labels, matches[, match_note]}. */
+/* The reply to a write: {id, key, record, labels, indexed, matches[,
+ * match_note]}. indexed: whether search sees the change yet. */
 static enum MHD_Result reply_written(struct api_req *r, unsigned http,
-                                     const char *key)
+                                     const char *key, int indexed)
 {
     struct kx_record *rec = NULL;
     struct kx_error err;
@@ -152,6 +198,7 @@ static enum MHD_Result reply_written(struct api_req *r, unsigned http,
         return api_reply_error(r, KX_NOMEM, "", "out of memory");
     json_object_object_add(o, "id", json_object_new_string(strchr(key, ':') + 1));
     json_object_object_add(o, "key", json_object_new_string(key));
+    json_object_object_add(o, "indexed", json_object_new_boolean(indexed));
     m = top_matches(r, key, POST_MATCHES, why, sizeof why);
     json_object_object_add(o, "matches", m ? m : json_object_new_array());
     if (!m)
@@ -187,93 +234,167 @@ static enum kx_status check_enterprise(store_txn *t, const struct kx_record *rec
     return KX_OK;
 }
 
-/* Stores rec and logs it, under the write lock. */
-static enum kx_status put_need(struct api_req *r, struct kx_record *rec,
-                               const char *what, int *changed,
-                               struct kx_error *err)
-{
-    enum store_change ch = STORE_UNCHANGED;
-    enum kx_status st = idx_put(r->srv->x, rec, &ch);
-
-    *changed = 0;
-    if (st != KX_OK)
-        return kx_error_set(err, st, "", "writing %s: %s", rec->key,
-                            xap_errmsg(idx_xap(r->srv->x))[0]
-                                ? xap_errmsg(idx_xap(r->srv->x))
-                                : store_errmsg());
-    *changed = ch != STORE_UNCHANGED;
-    if (api_audit_write(r->srv->st, &r->who, what, rec->key) != KX_OK)
-        fprintf(stderr, "kxmatch serve: cannot append to the audit log: "
-                        "%s\n", store_errmsg());
-    return KX_OK;
-}
-
-/* What a write checks first, in a read transaction under the write lock. */
+/* What a write checks first, inside its write transaction. Sets *same when
+ * the write would store exactly what is stored (a retried POST). */
 typedef enum kx_status (*need_check_fn)(struct api_req *r, store_txn *t,
-                                        const struct kx_record *rec,
+                                        struct kx_record *rec, int *same,
                                         struct kx_error *err);
 
-/* POST and PUT: under the write lock, check (then the enterprise), write,
- * audit as `what`, and reply with the need and its matches. Frees rec. */
+/* Stores rec as one unit: in one LMDB transaction the check, the record
+ * with its postings, profile and change-log entry, and the audit entry
+ * `what`; then Xapian follows. A Xapian failure does not undo an
+ * acknowledged write: the reply says indexed: false, /healthz says the
+ * index lags, and the next write or the server's follower catches up.
+ * Frees rec. *indexed gets whether Xapian holds the change; *same whether
+ * nothing needed writing. */
+static enum kx_status need_store(struct api_req *r, struct kx_record *rec,
+                                 need_check_fn check, const char *what,
+                                 int *indexed, int *same,
+                                 struct kx_error *err)
+{
+    enum store_change ch = STORE_UNCHANGED;
+    store_txn *t = NULL;
+    enum kx_status st;
+
+    *indexed = 0;
+    *same = 0;
+    api_write_lock(r->srv);
+    if ((st = store_txn_begin(r->srv->st, 1, &t)) != KX_OK) {
+        kx_error_set(err, st, "", "cannot write to the store: %s",
+                     kx_status_str(st));
+        goto out;
+    }
+    if ((st = check(r, t, rec, same, err)) != KX_OK || *same)
+        goto out;
+    if (!rec->deleted && (st = check_enterprise(t, rec, err)) != KX_OK)
+        goto out;
+    if ((st = idx_stage(r->srv->x, t, rec, &ch)) != KX_OK ||
+        (ch != STORE_UNCHANGED &&
+         (st = api_audit_append(t, &r->who, what, rec->key)) != KX_OK)) {
+        kx_error_set(err, st, "", "writing %s: %s", rec->key,
+                     kx_status_str(st));
+        goto out;
+    }
+    st = store_txn_commit(t);
+    t = NULL;
+    if (st != KX_OK) {
+        kx_error_set(err, st, "", "writing %s: %s", rec->key,
+                     kx_status_str(st));
+        goto out;
+    }
+out:
+    store_txn_abort(t);
+    if (st == KX_OK)
+        *indexed = api_index_follow(r->srv) == KX_OK;
+    api_write_unlock(r->srv, st == KX_OK && ch != STORE_UNCHANGED);
+    record_free(rec);
+    return st;
+}
+
+/* POST and PUT: store, and reply with the need and its matches. */
 static enum MHD_Result need_write(struct api_req *r, struct kx_record *rec,
                                   need_check_fn check, const char *what,
                                   unsigned http, struct kx_error *err)
 {
     char key[KX_KEY_MAX];
-    store_txn *t = NULL;
+    int indexed, same;
     enum kx_status st;
-    int changed = 0;
 
     snprintf(key, sizeof key, "%s", rec->key);
-    api_write_lock(r->srv);
-    if ((st = store_txn_begin(r->srv->st, 0, &t)) == KX_OK) {
-        st = check(r, t, rec, err);
-        if (st == KX_OK)
-            st = check_enterprise(t, rec, err);
-        store_txn_abort(t);
-    }
-    if (st == KX_OK)
-        st = put_need(r, rec, what, &changed, err);
-    api_write_unlock(r->srv, changed);
-    record_free(rec);
+    st = need_store(r, rec, check, what, &indexed, &same, err);
     if (st != KX_OK)
         return api_reply_kx(r, st, err);
-    return reply_written(r, http, key);
+    return reply_written(r, same ? 200 : http, key, indexed);
 }
 
-/* POST: the id must be new. */
+/* Loads a need the caller may read; err says why not. NOTFOUND answers
+ * alike for a need that never was, was deleted, or is hidden. */
+static enum kx_status load_readable(struct api_req *r, store_txn *t,
+                                    const char *key, struct kx_record **rec,
+                                    struct kx_error *err)
+{
+    enum kx_status st = api_record_load(t, key, rec, err);
+
+    if (st != KX_OK)
+        return st;
+    st = api_need_access(t, r->srv->tx, &r->who, *rec);
+    if (st == KX_NOTFOUND)
+        kx_error_set(err, st, "id", "no record %s", key);
+    else if (st == KX_FORBIDDEN)
+        kx_error_set(err, st, "id",
+                     "%s is not one of the needs this token may read", key);
+    if (st != KX_OK) {
+        record_free(*rec);
+        *rec = NULL;
+    }
+    return st;
+}
+
+/* 1 if a and b hold the same need, "updated" aside (a retry stamps a new
+ * one). */
+static int same_need(struct kx_record *a, struct kx_record *b)
+{
+    json_object *x = json_tokener_parse(record_canonical(a, NULL));
+    json_object *y = json_tokener_parse(record_canonical(b, NULL));
+    int eq;
+
+    if (x && y) {
+        json_object_object_del(x, "updated");
+        json_object_object_del(y, "updated");
+    }
+    eq = x && y && json_object_equal(x, y);
+    json_object_put(x);
+    json_object_put(y);
+    return eq;
+}
+
+/* POST: the id must be new, or the same need posted again (idempotent). */
 static enum kx_status check_new(struct api_req *r, store_txn *t,
-                                const struct kx_record *rec,
+                                struct kx_record *rec, int *same,
                                 struct kx_error *err)
 {
-    const char *v;
+    struct kx_record *old = NULL;
+    enum kx_status st = load_readable(r, t, rec->key, &old, NULL);
 
-    (void)r;
-    if (store_record_get(t, rec->key, &v, NULL) == KX_OK)
+    if (st == KX_NOTFOUND && !old) {
+        const char *v;
+        /* Hidden from this caller (ids are scoped, so only an admin's
+         * chosen id can get here): refuse without saying more. */
+        if (store_record_get(t, rec->key, &v, NULL) == KX_OK)
+            return kx_error_set(err, KX_EXISTS, "id",
+                                "choose another id, or leave it out");
+        return KX_OK;
+    }
+    if (st == KX_FORBIDDEN) /* public, not this caller's */
         return kx_error_set(err, KX_EXISTS, "id",
-                            "%s exists (change it with PUT /v1/needs/%s)",
-                            rec->key, rec->id);
-    return KX_OK;
+                            "%s exists and is not this token's to change",
+                            rec->key);
+    if (st != KX_OK)
+        return kx_error_set(err, st, "", "reading %s: %s", rec->key,
+                            kx_status_str(st));
+    *same = same_need(old, rec);
+    record_free(old);
+    if (*same)
+        return KX_OK;
+    return kx_error_set(err, KX_EXISTS, "id",
+                        "%s exists with other content (change it with PUT "
+                        "/v1/needs/%s)", rec->key, rec->id);
 }
 
-/* PUT: the need exists, this token sees it and may change it. */
+/* PUT and DELETE: the need exists, this token sees it and may change it. */
 static enum kx_status check_writable(struct api_req *r, store_txn *t,
-                                     const struct kx_record *rec,
+                                     struct kx_record *rec, int *same,
                                      struct kx_error *err)
 {
     struct kx_record *old = NULL;
-    enum kx_status st = api_record_load(t, rec->key, &old, err);
+    enum kx_status st = load_readable(r, t, rec->key, &old, err);
 
-    if (st == KX_OK) {
-        st = api_need_access(t, r->srv->tx, &r->who, old);
-        if (st == KX_NOTFOUND)
-            kx_error_set(err, st, "id", "no record %s", rec->key);
-        else if (st == KX_OK)
-            st = api_need_write_access(&r->who, old);
-        if (st == KX_FORBIDDEN)
-            kx_error_set(err, st, "id", "this token may not change %s",
-                         rec->key);
-    }
+    (void)same;
+    if (st == KX_OK)
+        st = api_need_write_access(&r->who, old);
+    if (st == KX_FORBIDDEN)
+        kx_error_set(err, st, "id", "this token may not change %s",
+                     rec->key);
     record_free(old);
     return st;
 }
@@ -308,73 +429,32 @@ enum MHD_Result api_route_need_put(struct api_req *r)
 
 enum MHD_Result api_route_need_delete(struct api_req *r)
 {
-    struct kx_record *old = NULL, *del = NULL;
+    struct kx_record *del = NULL;
     struct kx_error err;
-    store_txn *t = NULL;
     char key[KX_KEY_MAX];
     json_object *o;
+    int indexed, same;
     enum kx_status st;
-    int changed = 0;
 
     kx_error_clear(&err);
     if ((st = api_req_params_check(r, NULL, &err)) != KX_OK ||
         (st = need_key(r, key, &err)) != KX_OK)
         return api_reply_kx(r, st, &err);
-    api_write_lock(r->srv);
-    if ((st = store_txn_begin(r->srv->st, 0, &t)) == KX_OK) {
-        st = api_record_load(t, key, &old, &err);
-        if (st == KX_OK) {
-            st = api_need_access(t, r->srv->tx, &r->who, old);
-            if (st == KX_NOTFOUND)
-                kx_error_set(&err, st, "id", "no record %s", key);
-            else if (st == KX_OK)
-                st = api_need_write_access(&r->who, old);
-            if (st == KX_FORBIDDEN)
-                kx_error_set(&err, st, "id", "this token may not delete %s",
-                             key);
-        }
-        store_txn_abort(t);
-    }
-    if (st == KX_OK) {
-        o = json_object_new_object();
-        json_object_object_add(o, "kind", json_object_new_string("need"));
-        json_object_object_add(o, "id", json_object_new_string(r->arg[0]));
-        json_object_object_add(o, "deleted", json_object_new_boolean(1));
-        st = record_from_json(o, r->srv->tx, &del, &err);
-        json_object_put(o);
-    }
+    o = json_object_new_object();
+    json_object_object_add(o, "kind", json_object_new_string("need"));
+    json_object_object_add(o, "id", json_object_new_string(r->arg[0]));
+    json_object_object_add(o, "deleted", json_object_new_boolean(1));
+    st = record_from_json(o, r->srv->tx, &del, &err);
+    json_object_put(o);
     if (st == KX_OK)
-        st = put_need(r, del, "need.delete", &changed, &err);
-    api_write_unlock(r->srv, changed);
-    record_free(old);
-    record_free(del);
+        st = need_store(r, del, check_writable, "need.delete", &indexed,
+                        &same, &err);
     if (st != KX_OK)
         return api_reply_kx(r, st, &err);
     o = json_object_new_object();
     json_object_object_add(o, "deleted", json_object_new_string(key));
+    json_object_object_add(o, "indexed", json_object_new_boolean(indexed));
     return api_reply_json(r, 200, o);
-}
-
-/* Loads a need the caller may read; err says why not. */
-static enum kx_status load_readable(struct api_req *r, store_txn *t,
-                                    const char *key, struct kx_record **rec,
-                                    struct kx_error *err)
-{
-    enum kx_status st = api_record_load(t, key, rec, err);
-
-    if (st != KX_OK)
-        return st;
-    st = api_need_access(t, r->srv->tx, &r->who, *rec);
-    if (st == KX_NOTFOUND)
-        kx_error_set(err, st, "id", "no record %s", key);
-    else if (st == KX_FORBIDDEN)
-        kx_error_set(err, st, "id",
-                     "%s is not one of the needs this token may read", key);
-    if (st != KX_OK) {
-        record_free(*rec);
-        *rec = NULL;
-    }
-    return st;
 }
 
 enum MHD_Result api_route_need_get(struct api_req *r)

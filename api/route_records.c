@@ -17,18 +17,10 @@ enum kx_status api_record_load(store_txn *t, const char *key,
     enum kx_status st = store_record_get(t, key, &json, &len);
 
     *out = NULL;
-    if (st == KX_NOTFOUND) {
-        char mk[KX_KEY_MAX + 16];
-        const void *v;
-
-        snprintf(mk, sizeof mk, "deleted:%s", key);
-        return kx_error_set(err, KX_NOTFOUND, "id",
-                            store_kv_get(t, STORE_META, mk, strlen(mk), &v,
-                                         NULL) == KX_OK
-                                ? "%s was deleted"
-                                : "no record %s",
-                            key);
-    }
+    /* A deleted record answers as one that never was: whether a
+     * confidential need existed is itself confidential. */
+    if (st == KX_NOTFOUND)
+        return kx_error_set(err, KX_NOTFOUND, "id", "no record %s", key);
     if (st != KX_OK)
         return kx_error_set(err, st, "", "cannot read %s: %s", key,
                             store_errmsg());

@@ -731,6 +731,8 @@ enum kx_status api_server_start(const struct api_serve_opts *o,
                           "local?)", host, portbuf);
         goto out;
     }
+    if ((st = api_follower_start(s)) != KX_OK)
+        goto out;
     info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     *port = info ? info->port : 0;
     *out = s;
@@ -748,6 +750,7 @@ void api_server_stop(struct api_server *s)
         return;
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
+    api_follower_stop(s);
     for (sl = s->all; sl; sl = next) {
         next = sl->next_all;
         slot_free(sl);

@@ -47,6 +47,8 @@ struct api_metrics {
     atomic_ulong bucket[API_ROUTES_MAX][API_NBUCKETS];
     atomic_ulong sum_us[API_ROUTES_MAX];
     atomic_ulong writes;
+    atomic_int index_lagging;       /* the last idx_follow failed */
+    atomic_ulong index_failures;    /* failed attempts to follow */
 };
 
 struct api_server {
@@ -65,6 +67,12 @@ struct api_server {
     double started;             /* api_now() at start */
     struct MHD_Daemon *daemon;
     struct api_metrics m;
+    /* follow.c: catches the index up after a failed Xapian commit */
+    pthread_t follower;
+    int follower_on;
+    pthread_mutex_t flock;
+    pthread_cond_t fwake;
+    int fstop;
 };
 
 /* One request, from its first byte to its completion. */
@@ -86,6 +94,22 @@ struct api_req {
 
 /* Route handlers send exactly one reply (through reply.h). */
 typedef enum MHD_Result (*api_handler)(struct api_req *r);
+
+/* ---- follow.c ------------------------------------------------------------ */
+
+/* Brings the Xapian index up to LMDB after a write (idx_follow), under the
+ * write lock the caller holds; on failure logs the fault once and wakes
+ * the follower, which retries until the index catches up. KX_OK when
+ * Xapian holds every acknowledged write; otherwise idx_follow's status. */
+enum kx_status api_index_follow(struct api_server *s);
+
+/* Starts and stops the follower thread: while the index lags it retries
+ * every API_FOLLOW_RETRY_MS under the write lock, and makes the readers
+ * reopen once it caught up. Start: KX_OK or KX_NOMEM. Stop: NULL and a
+ * server whose follower never started are allowed. */
+#define API_FOLLOW_RETRY_MS 1000
+enum kx_status api_follower_start(struct api_server *s);
+void api_follower_stop(struct api_server *s);
 
 /* ---- server.c ------------------------------------------------------------ */
 
@@ -152,8 +176,8 @@ double api_metric_bound(int i);
 
 /* ---- shared helpers (route_records.c) ------------------------------------ */
 
-/* Reads and parses the record key in t: KX_NOTFOUND (err says "no record"
- * or "was deleted"), KX_CORRUPT. *out is the caller's (record_free). */
+/* Reads and parses the record key in t: KX_NOTFOUND (err says "no record",
+ * deleted or never written alike), KX_CORRUPT. *out is the caller's (record_free). */
 enum kx_status api_record_load(store_txn *t, const char *key,
                                struct kx_record **out, struct kx_error *err);
 /* {"record": canonical JSON (redacted for r->who), "labels": names of its

@@ -67,6 +67,9 @@ static enum kx_status lmdb_seq(idx *x, uint64_t *seq)
     return st;
 }
 
+static void lag_note(idx *x, enum kx_status st, uint64_t done,
+                     const char *why);
+
 static enum kx_status xap_error(xap_db *db, enum kx_status st,
                                 const char *path, struct kx_error *err)
 {
@@ -90,6 +93,7 @@ enum kx_status idx_open(const char *dir, int mode, const char *taxo_dir,
     x = calloc(1, sizeof *x);
     if (!x)
         return KX_NOMEM;
+    pthread_mutex_init(&x->lag_lock, NULL);
     x->write = mode == IDX_WRITE;
     st = taxo_load(taxo_dir, &x->tx, err);
     if (st != KX_OK)
@@ -158,6 +162,7 @@ void idx_close(idx *x)
         return;
     xap_close(x->xap);
     store_close(x->st);
+    pthread_mutex_destroy(&x->lag_lock);
     taxo_free(x->tx);
     text_tokenizer_free(x->tok);
     free(x);
@@ -378,15 +383,25 @@ static enum kx_status apply_key(idx *x, store_txn *t, const char *key)
     return st;
 }
 
-enum kx_status idx_checkpoint(idx *x, uint64_t seq)
+/* Commits Xapian holding every change up to seq, without trimming LMDB's
+ * log (the next idx_stage does, inside its own transaction). */
+static enum kx_status commit_seq(idx *x, uint64_t seq)
 {
     char buf[32];
-    store_txn *t = NULL;
     enum kx_status st;
 
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)seq);
-    if ((st = xap_meta_set(x->xap, META_SEQ, buf)) != KX_OK ||
-        (st = xap_commit(x->xap)) != KX_OK)
+    if ((st = xap_meta_set(x->xap, META_SEQ, buf)) != KX_OK)
+        return st;
+    return xap_commit(x->xap);
+}
+
+enum kx_status idx_checkpoint(idx *x, uint64_t seq)
+{
+    store_txn *t = NULL;
+    enum kx_status st;
+
+    if ((st = commit_seq(x, seq)) != KX_OK)
         return st;
     if ((st = store_txn_begin(x->st, 1, &t)) != KX_OK)
         return st;
@@ -394,7 +409,9 @@ enum kx_status idx_checkpoint(idx *x, uint64_t seq)
         store_txn_abort(t);
         return st;
     }
-    return store_txn_commit(t);
+    if ((st = store_txn_commit(t)) == KX_OK)
+        lag_note(x, KX_OK, seq, "");
+    return st;
 }
 
 struct sync_ctx {
@@ -417,7 +434,10 @@ static int sync_one(void *vctx, uint64_t seq, const char *key)
     return 0;
 }
 
-enum kx_status idx_sync(idx *x, uint64_t *applied)
+/* idx_sync and idx_follow: trim says whether LMDB forgets the applied
+ * changes now; *done gets the last change Xapian holds. */
+static enum kx_status sync_changes(idx *x, int trim, uint64_t *applied,
+                                   uint64_t *done)
 {
     struct sync_ctx c = {x, NULL, 0, 0, KX_OK};
     uint64_t xs, ls;
@@ -427,14 +447,18 @@ enum kx_status idx_sync(idx *x, uint64_t *applied)
 
     if (applied)
         *applied = 0;
+    *done = 0;
     if (!x->write)
         return KX_INTERNAL;
     if ((st = xap_meta_get(x->xap, META_REBUILDING, &marker)) != KX_OK)
         return st;
     rebuilding = marker[0] != '\0';
     free(marker);
-    if (rebuilding)
-        return idx_rebuild(x, NULL, NULL);
+    if (rebuilding) {
+        if ((st = idx_rebuild(x, NULL, NULL)) != KX_OK)
+            return st;
+        return xap_seq(x->xap, done);
+    }
     if ((st = xap_seq(x->xap, &xs)) != KX_OK)
         return st;
     if ((st = store_txn_begin(x->st, 0, &c.t)) != KX_OK)
@@ -442,6 +466,7 @@ enum kx_status idx_sync(idx *x, uint64_t *applied)
     if ((st = store_seq(c.t, &ls)) != KX_OK)
         goto out;
     if (xs >= ls) {
+        *done = xs;
         st = KX_OK;
         goto out;
     }
@@ -454,11 +479,23 @@ enum kx_status idx_sync(idx *x, uint64_t *applied)
     if (st != KX_OK)
         goto out;
     /* Changes trimmed earlier are already in Xapian: claim up to ls. */
-    st = idx_checkpoint(x, ls);
+    st = trim ? idx_checkpoint(x, ls) : commit_seq(x, ls);
+    if (st == KX_OK)
+        *done = ls;
     if (applied)
         *applied = c.n;
 out:
     store_txn_abort(c.t);
+    return st;
+}
+
+enum kx_status idx_sync(idx *x, uint64_t *applied)
+{
+    uint64_t done;
+    enum kx_status st = sync_changes(x, 1, applied, &done);
+
+    if (st == KX_OK)
+        lag_note(x, KX_OK, done, "");
     return st;
 }
 
@@ -617,42 +654,124 @@ out:
     return st;
 }
 
-enum kx_status idx_put(idx *x, struct kx_record *r, enum store_change *what)
+/* ---- one record at a time (the API) ------------------------------------ */
+
+enum kx_status idx_stage(idx *x, store_txn *t, struct kx_record *r,
+                         enum store_change *what)
 {
-    store_txn *t = NULL;
-    xap_doc *doc = NULL;
-    char idterm[KX_KEY_MAX + 2];
     enum store_change ch = STORE_UNCHANGED;
-    uint64_t seq;
+    uint64_t done;
     enum kx_status st;
 
     if (what)
         *what = STORE_UNCHANGED;
     if (!x->write)
         return KX_INTERNAL;
+    /* Trimming here, not after each Xapian commit, keeps a write to one
+     * LMDB transaction. */
+    pthread_mutex_lock(&x->lag_lock);
+    done = x->xap_done;
+    pthread_mutex_unlock(&x->lag_lock);
+    if (done && (st = store_changes_trim(t, done)) != KX_OK)
+        return st;
+    if ((st = store_record_put(t, r, x->tx, &ch)) != KX_OK)
+        return st;
+    if (what)
+        *what = ch;
+    return KX_OK;
+}
+
+static double now_epoch(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Remembers how the last attempt to follow ended. */
+static void lag_note(idx *x, enum kx_status st, uint64_t done,
+                     const char *why)
+{
+    pthread_mutex_lock(&x->lag_lock);
+    if (st == KX_OK) {
+        x->xap_done = done;
+        x->lag_err[0] = '\0';
+        x->lag_since = 0;
+    } else {
+        snprintf(x->lag_err, sizeof x->lag_err, "%s", why);
+        if (!x->lag_since)
+            x->lag_since = now_epoch();
+    }
+    pthread_mutex_unlock(&x->lag_lock);
+}
+
+enum kx_status idx_follow(idx *x, struct kx_error *err)
+{
+    uint64_t xs = 0;
+    enum kx_status st;
+
+    if (!x->write)
+        return KX_INTERNAL;
+    if (!x->xap && (st = xap_open(x->xpath, XAP_OPEN_WRITE, &x->xap)) !=
+                       KX_OK) {
+        xap_error(NULL, st, x->xpath, err);
+        lag_note(x, st, 0, err ? err->msg : kx_status_str(st));
+        return st;
+    }
+    st = sync_changes(x, 0, NULL, &xs);
+    if (st != KX_OK) {
+        kx_error_set(err, st, "", "updating the Xapian index %s: %s",
+                     x->xpath, x->xap && xap_errmsg(x->xap)[0]
+                                   ? xap_errmsg(x->xap)
+                                   : kx_status_str(st));
+        lag_note(x, st, 0, err ? err->msg : kx_status_str(st));
+        /* Whatever the failed commit left half done goes with the handle;
+         * the change log still holds every change. */
+        xap_close(x->xap);
+        x->xap = NULL;
+        return st;
+    }
+    lag_note(x, KX_OK, xs, "");
+    return KX_OK;
+}
+
+enum kx_status idx_lag(idx *x, struct idx_lag *out)
+{
+    uint64_t ls = 0;
+    enum kx_status st = lmdb_seq(x, &ls);
+
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&x->lag_lock);
+    out->pending = ls > x->xap_done ? ls - x->xap_done : 0;
+    snprintf(out->error, sizeof out->error, "%s", x->lag_err);
+    out->since = x->lag_since;
+    pthread_mutex_unlock(&x->lag_lock);
+    return st;
+}
+
+enum kx_status idx_put(idx *x, struct kx_record *r, enum store_change *what,
+                       int *indexed)
+{
+    store_txn *t = NULL;
+    enum store_change ch = STORE_UNCHANGED;
+    enum kx_status st;
+
+    if (what)
+        *what = STORE_UNCHANGED;
+    if (indexed)
+        *indexed = 0;
     if ((st = store_txn_begin(x->st, 1, &t)) != KX_OK)
         return st;
-    if ((st = store_record_put(t, r, x->tx, &ch)) != KX_OK ||
-        (st = store_seq(t, &seq)) != KX_OK)
-        goto out;
-    st = store_txn_commit(t);
-    t = NULL;
-    if (st != KX_OK || ch == STORE_UNCHANGED)
-        goto out;
-    snprintf(idterm, sizeof idterm, "Q%s", r->key);
-    if (ch == STORE_DELETED) {
-        st = xap_delete(x->xap, idterm);
-    } else {
-        st = idx_doc_build(x, r, &doc);
-        if (st == KX_OK)
-            st = xap_replace(x->xap, idterm, doc);
+    if ((st = idx_stage(x, t, r, &ch)) != KX_OK) {
+        store_txn_abort(t);
+        return st;
     }
-    if (st == KX_OK)
-        st = idx_checkpoint(x, seq);
-out:
-    store_txn_abort(t);
-    xap_doc_free(doc);
-    if (st == KX_OK && what)
+    if ((st = store_txn_commit(t)) != KX_OK)
+        return st;
+    if (what)
         *what = ch;
-    return st;
+    if (idx_follow(x, NULL) == KX_OK && indexed)
+        *indexed = 1;
+    return KX_OK;
 }

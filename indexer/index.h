@@ -65,9 +65,41 @@ enum kx_status idx_rebuild(idx *x, void (*progress)(void *, size_t, size_t),
 enum kx_status idx_doc_build(idx *x, const struct kx_record *r,
                              xap_doc **out);
 
-/* Upserts one record in LMDB and Xapian and commits both (used by the API).
- * Validation is the caller's (record_parse / record_from_json). */
-enum kx_status idx_put(idx *x, struct kx_record *r, enum store_change *what);
+/* Writes r into the caller's write transaction t (store_txn_begin(.., 1,
+ * ..)): the record, its postings and profile and its change-log entry, so
+ * that whatever else the caller writes in t (an audit entry) lands or
+ * fails with it. Xapian is not touched: after committing t, the caller
+ * calls idx_follow. Also lets LMDB forget the changes Xapian already
+ * holds. Validation is the caller's (record_parse / record_from_json).
+ * *what (may be NULL) gets what changed. Returns the store's statuses
+ * (KX_NOMEM, KX_IO, KX_CORRUPT); KX_INTERNAL on a reader. */
+enum kx_status idx_stage(idx *x, store_txn *t, struct kx_record *r,
+                         enum store_change *what);
+
+/* Brings Xapian up to LMDB: applies every logged change it lacks and
+ * commits. After a failed attempt the Xapian writer is closed (dropping
+ * the failed transaction) and reopened here first, so a fault that has
+ * gone away (a full disk, an unwritable folder) heals on the next call.
+ * KX_OK once caught up; otherwise KX_XAPIAN, KX_IO, KX_LOCKED ... with err
+ * saying why, and idx_lag reporting the same. Writer only (KX_INTERNAL). */
+enum kx_status idx_follow(idx *x, struct kx_error *err);
+
+/* How far Xapian is behind LMDB: the changes LMDB holds that Xapian has
+ * not committed, why the last idx_follow failed ("" if it did not) and
+ * since when (seconds since the epoch; 0 when caught up). Any thread. */
+struct idx_lag {
+    uint64_t pending;
+    char error[256];
+    double since;
+};
+enum kx_status idx_lag(idx *x, struct idx_lag *out);
+
+/* Upserts one record: idx_stage in a transaction of its own, committed,
+ * then idx_follow. KX_OK once LMDB committed; *indexed (may be NULL) says
+ * whether Xapian followed (if not, idx_lag says why and a later
+ * idx_follow catches up). Statuses as idx_stage. */
+enum kx_status idx_put(idx *x, struct kx_record *r, enum store_change *what,
+                       int *indexed);
 
 /* ---- ingest ------------------------------------------------------------ */
 

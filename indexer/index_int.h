@@ -4,6 +4,8 @@
 
 #include "index.h"
 
+#include <pthread.h>
+
 /* Records per LMDB transaction, and LMDB batches per Xapian commit.
  * Xapian buffers a commit's postings in maps whose cost per posting grows
  * with their size: measured on 10k generated records (2 cores), 1,000
@@ -22,11 +24,18 @@
 
 struct idx {
     store *st;
-    xap_db *xap;
+    xap_db *xap;          /* NULL while the writer is closed after a fault */
     taxo *tx;
     text_tokenizer *tok;
     int write;
     char xpath[4096];
+    /* Following LMDB (idx_follow): the change Xapian last committed, and
+     * why the last attempt failed ("" once it caught up). The lock lets
+     * idx_lag read them from other threads than the writer's. */
+    pthread_mutex_t lag_lock;
+    uint64_t xap_done;
+    char lag_err[256];
+    double lag_since;     /* when the index first fell behind, 0: it is not */
 };
 
 /* Records in Xapian that it holds every change up to seq, commits, and lets

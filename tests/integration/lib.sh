@@ -3,7 +3,8 @@
 KX=${1:?usage: test.sh KXMATCH_BINARY SOURCE_DIR}
 SRC=${2:?usage: test.sh KXMATCH_BINARY SOURCE_DIR}
 WORK=$(mktemp -d /tmp/kx_it_XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+SERVER=
+trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
 PASSED=0
 FAILED=0
 
@@ -33,5 +34,32 @@ expect_rc() {
 finish() {
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
+}
+# serve_start ARGS...: runs `kxmatch serve --listen 127.0.0.1:0 ARGS` in the
+# background (output in $WORK/serve.out and serve.err) and waits for it to
+# listen; sets SERVER to its pid and URL to its address, or fails and
+# returns 1. The EXIT trap stops a server still running.
+serve_start() {
+    "$KX" serve --listen 127.0.0.1:0 "$@" > "$WORK/serve.out" 2> "$WORK/serve.err" &
+    SERVER=$!
+    URL=
+    for _ in $(seq 100); do
+        URL=$(sed -n 's/^listening on //p' "$WORK/serve.out")
+        [ -n "$URL" ] && break
+        sleep 0.1
+    done
+    [ -n "$URL" ] && return 0
+    fail "server did not start: $(cat "$WORK/serve.err")"
+    return 1
+}
+# serve_stop: stops the server with SIGTERM, waits for it and returns its
+# exit status.
+serve_stop() {
+    local rc
+    kill -TERM "$SERVER"
+    wait "$SERVER"
+    rc=$?
+    SERVER=
+    return $rc
 }
 DATA="$SRC/datasets/binzhou"

@@ -11,8 +11,6 @@ MODULES=${KX_E2E_MODULES:-$BUILD/e2e}
 SHOTS=$BUILD/tests/e2e
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 DB="$WORK/db"
-SERVER=
-trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 missing=
 [ -x "$CHROMIUM" ] || missing="$missing $CHROMIUM"
@@ -32,15 +30,8 @@ KX_TOKEN_LIAISON=$(token --role liaison --region 371600)
 KX_TOKEN_ADMIN=$(token --role admin)
 [ ${#KX_TOKEN_ADMIN} -eq 43 ] && pass "tokens for each role" || fail "token create"
 
-"$KX" serve --db "$DB" --listen 127.0.0.1:0 > "$WORK/serve.out" 2> "$WORK/serve.err" &
-SERVER=$!
-url=
-for _ in $(seq 100); do
-    url=$(sed -n 's/^listening on //p' "$WORK/serve.out")
-    [ -n "$url" ] && break
-    sleep 0.1
-done
-[ -n "$url" ] && pass "server listening at $url" || { fail "server did not start: $(cat "$WORK/serve.err")"; finish; exit 1; }
+serve_start --db "$DB" && pass "server listening at $URL" || { finish; exit 1; }
+url=$URL
 
 rm -rf "$SHOTS"
 mkdir -p "$SHOTS"
@@ -50,8 +41,6 @@ else
     fail "browser tests (screenshots in $SHOTS)"
 fi
 
-kill -TERM "$SERVER"
-wait "$SERVER"
+serve_stop
 expect_eq "server stops cleanly on SIGTERM" "$?" "0"
-SERVER=
 finish

@@ -44,11 +44,7 @@ import sys, email
 from email import policy
 print(str(email.message_from_binary_file(open(sys.argv[1], "rb"), policy=policy.default)["Subject"]))' "$eml")
 
-"$KX" serve --db "$DB" --listen 127.0.0.1:0 > "$WORK/serve.out" 2>&1 &
-srv=$!
-for _ in $(seq 50); do grep -q 'listening on' "$WORK/serve.out" && break; sleep 0.1; done
-URL=$(grep -o 'http://[0-9.:]*' "$WORK/serve.out" | head -1)
-[ -n "$URL" ] && pass "server up" || fail "server did not start: $(cat "$WORK/serve.out")"
+serve_start --db "$DB" && pass "server up"
 
 code() { curl -s -o "$WORK/body" -w '%{http_code}' "$@"; }
 expect_eq "preview without a token: 401" "$(code "$URL/v1/digests/preview?recipient=$recipient&week=$W1")" 401
@@ -73,8 +69,7 @@ expect_eq "a bad token: 404" "$(code -X POST --data 'List-Unsubscribe=One-Click'
 expect_eq "no token: 400" "$(code -X POST "$URL/v1/digests/unsubscribe")" 400
 code -H "Authorization: Bearer $admin" "$URL/v1/digests/preview?recipient=$recipient&week=$W1" >/dev/null
 expect_eq "frequency is off after the POST" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("frequency"))' "$WORK/body")" off
-kill $srv
-wait $srv 2>/dev/null
+serve_stop
 
 # Next week's plan leaves the recipient out.
 expect_rc "plan week 2" 0 "$KX" digest send --db "$DB" --week $W2 --outbox "$WORK/out2" --base-url http://kx.example

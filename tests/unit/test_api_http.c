@@ -255,23 +255,20 @@ static int http(const char *method, const char *path, const char *token,
                    NULL, r);
 }
 
-/* A string at a dotted path ("error.field", "hits.0.key"), or "". */
-static const char *jget(json_object *o, const char *path)
+/* The status a request answers, for checks that need nothing else. */
+static int status(const char *method, const char *path, const char *token,
+                  const char *body)
 {
-    char buf[256], *save = NULL;
-    json_object *cur = o;
+    struct resp r;
+    int code;
 
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = strtok_r(buf, ".", &save); p && cur;
-         p = strtok_r(NULL, ".", &save)) {
-        if (json_object_is_type(cur, json_type_array))
-            cur = json_object_array_get_idx(cur, (size_t)atoi(p));
-        else if (!json_object_object_get_ex(cur, p, &cur))
-            cur = NULL;
-    }
-    return cur ? json_object_get_string(cur) : "";
+    http(method, path, token, body, &r);
+    code = r.code;
+    resp_free(&r);
+    return code;
 }
 
+/* The value at a dotted path ("error.field", "hits.0.key"), or NULL. */
 static json_object *jobj(json_object *o, const char *path)
 {
     char buf[256], *save = NULL;
@@ -286,6 +283,14 @@ static json_object *jobj(json_object *o, const char *path)
             cur = NULL;
     }
     return cur;
+}
+
+/* A string at a dotted path, or "". */
+static const char *jget(json_object *o, const char *path)
+{
+    json_object *v = jobj(o, path);
+
+    return v ? json_object_get_string(v) : "";
 }
 
 static size_t jlen(json_object *o, const char *path)
@@ -459,8 +464,10 @@ static void test_need_lifecycle(void)
     CHECK_INT(r.code, 201);
     snprintf(id, sizeof id, "%s", jget(r.json, "id"));
     snprintf(key, sizeof key, "%s", jget(r.json, "key"));
-    CHECK(id[0] == 'N');
+    /* A new id is scoped by its enterprise. */
+    CHECK(strncmp(id, "TA-N", 4) == 0);
     CHECK_STR(jget(r.json, "record.enterprise"), "enterprise:TA");
+    CHECK_STR(jget(r.json, "indexed"), "true");
     CHECK_STR(jget(r.json, "record.kind"), "need");
     CHECK(jlen(r.json, "matches") > 0);
     CHECK(strlen(jget(r.json, "matches.0.why.components.text")) > 0);
@@ -480,7 +487,7 @@ static void test_need_lifecycle(void)
     CHECK_STR(jget(r.json, "record.id"), id);
     resp_free(&r);
 
-    /* The same id again is a conflict. */
+    /* The same id with other content is a conflict. */
     {
         char body[512];
         snprintf(body, sizeof body, "{\"id\":\"%s\",\"name\":\"x\"}", id);
@@ -513,12 +520,74 @@ static void test_need_lifecycle(void)
     CHECK_STR(jget(r.json, "deleted"), key);
     resp_free(&r);
     http("GET", path, t_ent_a, NULL, &r);
+    /* A deleted need answers as one that never was. */
     CHECK_ERROR(r, 404, "not_found", "id");
-    CHECK(strstr(jget(r.json, "error.message"), "was deleted") != NULL);
+    CHECK(strstr(jget(r.json, "error.message"), "no record") != NULL);
     resp_free(&r);
     http("GET", "/v1/search?q=wobblequx", t_county_a, NULL, &r);
     CHECK_INT(jlen(r.json, "hits"), 0);
     resp_free(&r);
+}
+
+/* Ids are scoped by enterprise, so a POST tells nothing of needs the
+ * caller may not see; the same need posted twice is stored once. */
+static void test_need_ids(void)
+{
+    static const char *const body =
+        "{\"id\":\"%s\",\"name\":\"余热回收 idemquux\",\"region\":"
+        "\"371602\"}";
+    struct resp r, hidden, never;
+    char buf[512], msg_h[512], msg_n[512];
+
+    /* TA2 is TA's confidential need: for TB, its id is like any other. */
+    snprintf(buf, sizeof buf, body, "TA2");
+    http("POST", "/v1/needs", t_ent_b, buf, &hidden);
+    snprintf(buf, sizeof buf, body, "NEVER1");
+    http("POST", "/v1/needs", t_ent_b, buf, &never);
+    CHECK_INT(hidden.code, 201);
+    CHECK_INT(never.code, 201);
+    CHECK_STR(jget(hidden.json, "id"), "TB-TA2");
+    CHECK_STR(jget(never.json, "id"), "TB-NEVER1");
+    snprintf(msg_h, sizeof msg_h, "%s", jget(hidden.json, "record.name"));
+    snprintf(msg_n, sizeof msg_n, "%s", jget(never.json, "record.name"));
+    CHECK_STR(msg_h, msg_n);
+    resp_free(&hidden);
+    resp_free(&never);
+    /* TA's need itself is untouched, and still hidden from TB. */
+    http("GET", "/v1/needs/TA2", t_ent_a, NULL, &r);
+    CHECK_INT(r.code, 200);
+    CHECK(strstr(jget(r.json, "record.name"), "idemquux") == NULL);
+    resp_free(&r);
+    CHECK_INT(status("GET", "/v1/needs/TA2", t_ent_b, NULL), 404);
+
+    /* Posted again as it is (a retry, with or without the prefix): 200 and
+     * the stored need, one need. */
+    snprintf(buf, sizeof buf, body, "NEVER1");
+    http("POST", "/v1/needs", t_ent_b, buf, &r);
+    CHECK_INT(r.code, 200);
+    CHECK_STR(jget(r.json, "id"), "TB-NEVER1");
+    resp_free(&r);
+    snprintf(buf, sizeof buf, body, "TB-NEVER1");
+    CHECK_INT(status("POST", "/v1/needs", t_ent_b, buf), 200);
+    http("GET", "/v1/search?q=idemquux&kind=need", t_admin, NULL, &r);
+    CHECK_INT(jlen(r.json, "hits"), 2);
+    resp_free(&r);
+    /* An id too long once scoped is refused, naming the rule. */
+    snprintf(buf, sizeof buf, body,
+             "x12345678901234567890123456789012345678901234567890123456789012");
+    http("POST", "/v1/needs", t_ent_b, buf, &r);
+    CHECK_ERROR(r, 400, "bad_input", "id");
+    CHECK(strstr(jget(r.json, "error.message"), "scoped") != NULL);
+    resp_free(&r);
+    /* An admin's chosen id is taken as it is. */
+    http("POST", "/v1/needs", t_admin,
+         "{\"id\":\"ADM1\",\"name\":\"n\",\"enterprise\":\"enterprise:TB\"}", &r);
+    CHECK_INT(r.code, 201);
+    CHECK_STR(jget(r.json, "id"), "ADM1");
+    resp_free(&r);
+    CHECK_INT(status("DELETE", "/v1/needs/ADM1", t_admin, NULL), 200);
+    CHECK_INT(status("DELETE", "/v1/needs/TB-TA2", t_ent_b, NULL), 200);
+    CHECK_INT(status("DELETE", "/v1/needs/TB-NEVER1", t_ent_b, NULL), 200);
 }
 
 static void test_bad_input(void)
@@ -1170,6 +1239,7 @@ int main(void)
     RUN(test_service_endpoints);
     RUN(test_auth);
     RUN(test_need_lifecycle);
+    RUN(test_need_ids);
     RUN(test_bad_input);
     RUN(test_enterprise_boundaries);
     RUN(test_liaison_boundaries);
