@@ -492,7 +492,7 @@ static int cmd_preview(struct dopts *d, int argc, char **argv)
     kx_error_clear(&err);
     if ((st = api_matcher_open(&d->c, NULL, 0, &dc, &err)) != KX_OK)
         return api_fail(st, &err);
-    st = api_digest_preview(idx_store(dc.x), idx_taxo(dc.x), &d->msg,
+    st = api_digest_preview(idx_store(dc.x), idx_taxo(dc.x), &d->msg, NULL,
                             argv[optind], d->week, &o, &err);
     if (st == KX_OK) {
         if (d->json)

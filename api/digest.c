@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- strings ------------------------------------------------------------ */
@@ -354,6 +355,21 @@ void api_digest_week_of(time_t t, char *buf)
     localtime_r(&t, &tm);
     week_of_days(api_digest_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1,
                                  tm.tm_mday), buf);
+}
+
+enum kx_status api_digest_week_pick(const char *week, char *buf,
+                                    struct kx_error *err)
+{
+    enum kx_status st;
+
+    if (!week) {
+        api_digest_week_of(time(NULL), buf);
+        return KX_OK;
+    }
+    if ((st = api_digest_week_parse(week, NULL, NULL, NULL, err)) != KX_OK)
+        return st;
+    snprintf(buf, API_DIGEST_WEEK_MAX, "%s", week);
+    return KX_OK;
 }
 
 void api_digest_week_prev(const char *week, char *buf)

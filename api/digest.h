@@ -182,19 +182,38 @@ enum kx_status api_digest_recipients(store *st, const char *week,
                                      struct json_object **out,
                                      struct kx_error *err);
 
+/* Someone other than the operator looking at a preview. Their preview
+ * carries no unsubscribe token (links show API_DIGEST_TOKEN_REDACTED) and
+ * no raw message (its base64 parts would carry the token); with may_read,
+ * only the needs for which may_read(ctx, t, "need:ID") answers 1 are shown
+ * (t is the preview's read transaction). */
+struct api_digest_viewer {
+    int (*may_read)(void *ctx, store_txn *t, const char *need);
+    void *ctx;
+};
+
+#define API_DIGEST_TOKEN_REDACTED "redacted"
+
 /* Exactly what `send` sends (or sent) recipient for week: the outbox copy
  * if there is one, else the message composed now from the plan (the same
  * bytes `send` would store, the records being unchanged).
  * {"recipient", "week", "state" ("not composed" | "planned" | "sent" |
  * "failed" | "skipped"), "frequency", "to", "subject", "message_id",
- * "text", "html", "message"}. week NULL: the current week. KX_NOTFOUND
- * (err says why) with no plan for the week, or nothing for this recipient
- * in it, or no address; KX_BADINPUT for a malformed key or week. May
- * create the recipient's unsubscribe token. Checks no permissions: the
- * caller decides who may see whose digest. tx may be NULL (region codes
- * are shown instead of names). New reference, the caller's. */
+ * "text", "html", "message"}. With a viewer (see above): no "message",
+ * "withheld" counts the items left out because may_read refused their
+ * needs, and when it is not 0, text and html are composed now from the
+ * plan without them (state and message_id still tell what was sent).
+ * week NULL: the current week. KX_NOTFOUND (err says why) with no plan for
+ * the week, or nothing for this recipient in it, or no address;
+ * KX_FORBIDDEN when may_read refuses every need of the message, or the
+ * plan it was sent from is gone so that it cannot be checked; KX_BADINPUT
+ * for a malformed key or week. Without a viewer it may create the
+ * recipient's unsubscribe token. Checks no permission on the recipient:
+ * the caller decides who may see whose digest. tx may be NULL (region
+ * codes are shown instead of names). New reference, the caller's. */
 enum kx_status api_digest_preview(store *st, const taxo *tx,
                                   const struct api_digest_opts *o,
+                                  const struct api_digest_viewer *v,
                                   const char *recipient, const char *week,
                                   struct json_object **out,
                                   struct kx_error *err);

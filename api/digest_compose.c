@@ -962,6 +962,7 @@ enum kx_status api_dmsg_compose(store_txn *t, const taxo *tx,
     out->html = api_dbuf_take(&html);
     out->text = api_dbuf_take(&b.text);
     out->subject = strdup(subject);
+    out->items = items;
     snprintf(out->recipient, sizeof out->recipient, "%s", recipient);
     snprintf(out->to, sizeof out->to, "%s", addr);
     at = strrchr(from, '@');

@@ -67,6 +67,11 @@ void api_digest_utf8_trim(char *s);
 enum kx_status api_digest_address(store_txn *t, const char *recipient,
                               char *addr, char *name, size_t n);
 
+/* The week to work on into buf (API_DIGEST_WEEK_MAX bytes): week, checked
+ * (KX_BADINPUT naming it if malformed), or the current one if NULL. */
+enum kx_status api_digest_week_pick(const char *week, char *buf,
+                                    struct kx_error *err);
+
 /* Days since 1970-01-01 of a Gregorian date. */
 long api_digest_days_from_civil(int y, int m, int d);
 void api_digest_civil_from_days(long days, int *y, int *m, int *d);
@@ -129,6 +134,7 @@ struct dmsg {
     char message_id[256];
     char *subject, *text, *html;  /* UTF-8 */
     char *raw;                    /* the RFC 5322 message, CRLF */
+    size_t items;                 /* needs (or counts) it reports */
 };
 
 /* Composes recipient's message for plan p. Deterministic: the same plan,

@@ -1,6 +1,5 @@
 /* digest_send.c - the outbox: composing the week's messages into it,
- * delivering them exactly once (SMTP or .eml files), reporting on it, and
- * previewing a recipient's message. */
+ * delivering them (SMTP or .eml files) and reporting on it. */
 #include "digest_int.h"
 
 #include <errno.h>
@@ -29,22 +28,6 @@ static void iso_now(char *buf, size_t n)
 
     gmtime_r(&t, &tm);
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* The week to work on: given (checked) or the current one. */
-static enum kx_status week_pick(const char *week, char *buf,
-                                struct kx_error *err)
-{
-    enum kx_status st;
-
-    if (!week) {
-        api_digest_week_of(time(NULL), buf);
-        return KX_OK;
-    }
-    if ((st = api_digest_week_parse(week, NULL, NULL, NULL, err)) != KX_OK)
-        return st;
-    snprintf(buf, API_DIGEST_WEEK_MAX, "%s", week);
-    return KX_OK;
 }
 
 static json_object *entry_new(const struct dmsg *m, const char *from)
@@ -84,7 +67,7 @@ enum kx_status api_digest_compose(store *st, const taxo *tx,
 
     memset(&cnt, 0, sizeof cnt);
     memset(&p, 0, sizeof p);
-    if ((s = week_pick(week_in, week, err)) != KX_OK)
+    if ((s = api_digest_week_pick(week_in, week, err)) != KX_OK)
         return s;
     if (!api_digest_addr_valid(from))
         return kx_error_set(err, KX_BADINPUT, "from",
@@ -348,7 +331,7 @@ enum kx_status api_digest_send(store *st, const char *week_in,
     enum kx_status s;
 
     memset(&cnt, 0, sizeof cnt);
-    if ((s = week_pick(week_in, week, err)) != KX_OK)
+    if ((s = api_digest_week_pick(week_in, week, err)) != KX_OK)
         return s;
     if (!o->outbox_dir && !o->smtp)
         return kx_error_set(err, KX_BADINPUT, "smtp", "give an SMTP server "
@@ -499,7 +482,7 @@ enum kx_status api_digest_status(store *st, const char *week_in,
 
     *out = NULL;
     memset(&sc, 0, sizeof sc);
-    if ((s = week_pick(week_in, week, err)) != KX_OK)
+    if ((s = api_digest_week_pick(week_in, week, err)) != KX_OK)
         return s;
     snprintf(prefix, sizeof prefix, "%s|", week);
     if ((s = store_txn_begin(st, 0, &t)) != KX_OK)
@@ -539,7 +522,7 @@ enum kx_status api_digest_recipients(store *st, const char *week_in,
     enum kx_status s;
 
     *out = NULL;
-    if ((s = week_pick(week_in, week, err)) != KX_OK)
+    if ((s = api_digest_week_pick(week_in, week, err)) != KX_OK)
         return s;
     if ((s = store_txn_begin(st, 0, &t)) != KX_OK)
         return s;
@@ -561,81 +544,3 @@ enum kx_status api_digest_recipients(store *st, const char *week_in,
 }
 
 /* ---- preview ------------------------------------------------------------ */
-
-enum kx_status api_digest_preview(store *st, const taxo *tx,
-                                  const struct api_digest_opts *o,
-                                  const char *recipient, const char *week_in,
-                                  json_object **out, struct kx_error *err)
-{
-    char week[API_DIGEST_WEEK_MAX], key[KX_KEY_MAX + 32],
-        token[API_DIGEST_TOKEN_LEN + 1];
-    json_object *res = NULL, *e = NULL, *x;
-    struct dplan p;
-    struct dmsg m;
-    store_txn *t = NULL;
-    enum kx_status s;
-    int on;
-
-    *out = NULL;
-    memset(&p, 0, sizeof p);
-    memset(&m, 0, sizeof m);
-    if ((s = week_pick(week_in, week, err)) != KX_OK)
-        return s;
-    if (!recipient || (strncmp(recipient, "liaison:", 8) != 0 &&
-                       record_key_parse(recipient, NULL, NULL, err) != KX_OK))
-        return kx_error_set(err, KX_BADINPUT, "recipient",
-                            "\"%s\" is not a recipient key (kind:id or "
-                            "liaison:REGION)", recipient ? recipient : "");
-    api_digest_outbox_key(key, sizeof key, week, recipient);
-    if ((s = store_txn_begin(st, 0, &t)) != KX_OK)
-        return s;
-    s = api_digest_kv_json(t, STORE_OUTBOX, key, &e);
-    on = api_digest_frequency_on(t, recipient);
-    if (s == KX_NOTFOUND)
-        s = api_dplan_load(t, week, &p, err);
-    store_txn_abort(t);
-    t = NULL;
-    if (s != KX_OK)
-        goto out;
-    res = json_object_new_object();
-    json_object_object_add(res, "recipient", json_object_new_string(recipient));
-    json_object_object_add(res, "week", json_object_new_string(week));
-    json_object_object_add(res, "frequency",
-                           json_object_new_string(on ? "weekly" : "off"));
-    if (e) {
-        static const char *const fields[] = {"state", "to", "subject",
-                                             "message_id", "text", "html",
-                                             "message", "reason"};
-        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-            if (json_object_object_get_ex(e, fields[i], &x))
-                json_object_object_add(res, fields[i], json_object_get(x));
-        goto out;
-    }
-    if ((s = api_digest_token(st, recipient, token, err)) != KX_OK)
-        goto out;
-    if ((s = store_txn_begin(st, 0, &t)) != KX_OK)
-        goto out;
-    s = api_dmsg_compose(t, tx, o, &p, recipient, token, &m, err);
-    store_txn_abort(t);
-    if (s != KX_OK)
-        goto out;
-    json_object_object_add(res, "state",
-                           json_object_new_string("not composed"));
-    json_object_object_add(res, "to", json_object_new_string(m.to));
-    json_object_object_add(res, "subject", json_object_new_string(m.subject));
-    json_object_object_add(res, "message_id",
-                           json_object_new_string(m.message_id));
-    json_object_object_add(res, "text", json_object_new_string(m.text));
-    json_object_object_add(res, "html", json_object_new_string(m.html));
-    json_object_object_add(res, "message", json_object_new_string(m.raw));
-out:
-    api_dmsg_free(&m);
-    api_dplan_free(&p);
-    json_object_put(e);
-    if (s != KX_OK) {
-        json_object_put(res);
-        return s;
-    }
-    *out = res;
-    return KX_OK;
-}

@@ -1,6 +1,7 @@
 /* route_digest.c - the digests' two doors into the server: GET
  * /v1/digests/preview (what a recipient's weekly mail says, for liaison
- * officers and admins) and /v1/digests/unsubscribe (the List-Unsubscribe
+ * officers and admins, without the recipient's token or needs the caller
+ * may not read) and /v1/digests/unsubscribe (the List-Unsubscribe
  * link of every message: GET asks, POST does, so that link scanners do not
  * unsubscribe anybody). */
 #include "digest.h"
@@ -38,6 +39,22 @@ static enum kx_status liaison_may_see(struct api_req *r, const char *recipient)
     return ok ? KX_OK : KX_FORBIDDEN;
 }
 
+/* api_digest_viewer.may_read for r->who: the need rules of GET
+ * /v1/needs/{id}, so that a preview shows no need that the same token
+ * could not read. */
+static int need_readable(void *ctx, store_txn *t, const char *need)
+{
+    struct api_req *r = ctx;
+    struct kx_record *rec = NULL;
+    int ok;
+
+    if (api_record_load(t, need, &rec, NULL) != KX_OK)
+        return 0;
+    ok = api_need_access(t, r->srv->tx, &r->who, rec) == KX_OK;
+    record_free(rec);
+    return ok;
+}
+
 /* Links in a previewed message point back at the host the page came from. */
 static void base_url(struct api_req *r, char *buf, size_t n)
 {
@@ -53,6 +70,7 @@ enum MHD_Result api_route_digest_preview(struct api_req *r)
     const char *recipient = api_req_param(r, "recipient");
     const char *week = api_req_param(r, "week");
     struct api_digest_opts o = {NULL, NULL, NULL};
+    struct api_digest_viewer v = {NULL, r};
     struct kx_error err;
     json_object *out = NULL;
     char base[300];
@@ -79,8 +97,12 @@ enum MHD_Result api_route_digest_preview(struct api_req *r)
         return api_reply_error(r, st, "", "reading %s", recipient);
     base_url(r, base, sizeof base);
     o.base_url = base;
-    st = api_digest_preview(r->srv->st, r->srv->tx, &o, recipient, week, &out,
-                            &err);
+    /* Admins may read every need; the token is withheld from them too, as
+     * it would let them unsubscribe the recipient in the recipient's name. */
+    if (r->who.role != API_ROLE_ADMIN)
+        v.may_read = need_readable;
+    st = api_digest_preview(r->srv->st, r->srv->tx, &o, &v, recipient, week,
+                            &out, &err);
     if (st != KX_OK)
         return api_reply_kx(r, st, &err);
     return api_reply_json(r, 200, out);

@@ -59,6 +59,61 @@ expect_eq "preview of an unknown key: 404" "$(code -H "Authorization: Bearer $ad
 expect_eq "preview of a malformed key: 400" "$(code -H "Authorization: Bearer $admin" "$URL/v1/digests/preview?recipient=nokind&week=$W1")" 400
 expect_eq "preview with an unknown parameter: 400" "$(code -H "Authorization: Bearer $admin" "$URL/v1/digests/preview?recipient=$recipient&x=1")" 400
 
+# Previews never carry a recipient's token, and show a liaison only needs
+# that the same token can read: every recipient of the week, previewed by
+# the liaisons of two counties and of the city, against GET /v1/needs.
+county=$("$KX" token create --db "$DB" --role liaison --region 371602 | grep -o 'kx_[0-9a-f]*' | head -1)
+other=$("$KX" token create --db "$DB" --role liaison --region 371625 | grep -o 'kx_[0-9a-f]*' | head -1)
+"$KX" digest recipients --db "$DB" --week $W1 > "$WORK/recipients.txt"
+verdict=$(python3 - "$URL" "$W1" "$WORK/recipients.txt" "$admin" "$near" "$county" "$other" <<'PY'
+import json, re, sys, urllib.request, urllib.error, urllib.parse
+url, week, rfile, admin, *liaisons = sys.argv[1:]
+recipients = open(rfile).read().split()
+def get(path, tok):
+    req = urllib.request.Request(url + path, headers={"Authorization": "Bearer " + tok})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+bad, shown, withheld, needs_seen = [], 0, 0, 0
+readable = {}
+for tok in [admin] + liaisons:
+    for rcp in recipients:
+        code, body = get("/v1/digests/preview?" + urllib.parse.urlencode({"recipient": rcp, "week": week}), tok)
+        if code in (403, 404):
+            if "error" not in body:
+                bad.append(f"{rcp}: {code} without an error body")
+            continue
+        if code != 200:
+            bad.append(f"{rcp}: {code}")
+            continue
+        shown += tok != admin
+        if "message" in body:
+            bad.append(f"{rcp}: the raw message (with its token) is shown")
+        for f in ("text", "html"):
+            for t in re.findall(r"token=([0-9A-Za-z]*)", body.get(f, "")):
+                if t != "redacted":
+                    bad.append(f"{rcp}: a token in {f}")
+        if tok == admin:
+            if body.get("withheld") != 0:
+                bad.append(f"{rcp}: admin had {body.get('withheld')} withheld")
+            continue
+        withheld += body.get("withheld", 0)
+        for need in set(re.findall(r"\?need=([^\s\"&<]+)", body.get("text", "") + body.get("html", ""))):
+            needs_seen += 1
+            k = (tok, need)
+            if k not in readable:
+                readable[k] = get("/v1/needs/" + urllib.parse.quote(need), tok)[0]
+            if readable[k] != 200:
+                bad.append(f"{rcp}: shows {need}, which this liaison gets {readable[k]} for")
+print(f"ok: {shown} previews shown to liaisons, {needs_seen} needs in them readable, {withheld} items withheld" if not bad and shown and withheld and needs_seen else
+      f"{len(bad)} problems, {shown} shown, {withheld} withheld: " + "; ".join(bad[:5]))
+PY
+)
+expect_contains "previews show liaisons only needs they may read, and no tokens" "$verdict" "ok: "
+echo "     $verdict"
+
 # The link from the message: GET asks, POST unsubscribes.
 link="$URL/v1/digests/unsubscribe?token=$token"
 expect_eq "unsubscribe link, GET: 200" "$(code "$link")" 200

@@ -344,7 +344,7 @@ static void test_preview(void)
     static char text[65536];
     const char *raw;
 
-    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, "expert:E1",
+    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, NULL, "expert:E1",
                                  W, &p, &e), KX_OK);
     if (!p)
         return;
@@ -378,14 +378,14 @@ static void test_preview(void)
     CHECK(strstr(text, "\r\n") != NULL);
     snprintf(preview_raw, sizeof preview_raw, "%s", raw);
     /* composing is deterministic */
-    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, "expert:E1",
+    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, NULL, "expert:E1",
                                  W, &q, NULL), KX_OK);
     CHECK_STR(jstr(q, "message"), raw);
     json_object_put(q);
     json_object_put(p);
 
     /* the enterprise sees its partners, never their addresses */
-    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o,
+    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, NULL,
                                  "enterprise:C1", W, &p, NULL), KX_OK);
     CHECK(p && strstr(jstr(p, "text"), "张伟") != NULL);
     CHECK(p && strstr(jstr(p, "text"), "zhang@example.cn") == NULL);
@@ -393,13 +393,13 @@ static void test_preview(void)
                                        "enterprise.html?partner=expert:E1"));
     json_object_put(p);
     /* the society hears about its member */
-    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, "society:S1",
+    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, NULL, "society:S1",
                                  W, &p, NULL), KX_OK);
     CHECK(p && strstr(jstr(p, "text"), "推荐会员：张伟") != NULL);
     json_object_put(p);
     /* the liaison: new needs (the confidential one only counted), the
      * proposals and the pipeline move */
-    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o,
+    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, NULL,
                                  "liaison:371600", W, &p, NULL), KX_OK);
     if (p) {
         const char *t = jstr(p, "text");
@@ -411,16 +411,16 @@ static void test_preview(void)
     }
     json_object_put(p);
     /* who cannot be previewed, and why */
-    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, "expert:E2",
+    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, NULL, "expert:E2",
                                  W, &p, &e), KX_NOTFOUND);
     CHECK(strstr(e.msg, "no usable e-mail address") != NULL);
-    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o,
+    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, NULL,
                                  "expert:NOPE", W, &p, &e), KX_NOTFOUND);
-    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, "garbage",
+    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, NULL, "garbage",
                                  W, &p, &e), KX_BADINPUT);
-    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, "expert:E1",
+    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, NULL, "expert:E1",
                                  "2026-W47", &p, &e), KX_NOTFOUND);
-    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, "expert:E1",
+    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, NULL, "expert:E1",
                                  "W48", &p, &e), KX_BADINPUT);
 }
 
@@ -474,7 +474,7 @@ static void test_outbox(void)
               KX_OK);
     CHECK_INT(c.composed, 0);
     /* preview now shows the outbox copy: the very bytes previewed before */
-    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, "expert:E1",
+    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, NULL, "expert:E1",
                                  W, &p, NULL), KX_OK);
     CHECK_STR(jstr(p, "state"), "planned");
     CHECK_STR(jstr(p, "message"), preview_raw);
