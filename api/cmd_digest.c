@@ -352,9 +352,16 @@ static void print_counts(const char *week, const struct api_digest_counts *c,
                          const char *where)
 {
     printf("week %s: %zu delivered to %s, %zu failed, %zu deferred; outbox: "
-           "%zu sent, %zu planned, %zu failed, %zu skipped (%.0f ms)\n", week,
-           c->delivered, where, c->failed_now, c->deferred, c->sent,
-           c->planned, c->failed, c->skipped, c->ms);
+           "%zu sent, %zu planned, %zu sending, %zu failed, %zu skipped "
+           "(%.0f ms)\n", week, c->delivered, where, c->failed_now,
+           c->deferred, c->sent, c->planned, c->sending, c->failed,
+           c->skipped, c->ms);
+    if (c->resent)
+        fprintf(stderr, "kxmatch: %zu message%s in flight when an earlier "
+                        "run stopped went out again; %s may have two "
+                        "copies, with the same Message-ID\n", c->resent,
+                c->resent == 1 ? " that was" : "s that were",
+                c->resent == 1 ? "its recipient" : "their recipients");
 }
 
 static int cmd_send(struct dopts *d)

@@ -1,6 +1,7 @@
 /* digest.h - weekly match digests by email: the week's plan (which
  * (need, partner) pairs to propose), the messages each recipient gets, the
- * outbox that makes delivery exactly-once, and the two functions the HTTP
+ * outbox that makes delivery once (at most one repeat per crash), and the
+ * two functions the HTTP
  * server exposes: preview and one-click unsubscribe.
  *
  * Recipients, by key:
@@ -70,13 +71,17 @@
  *   planned week or the week before are the liaison summary's pipeline
  *   moves.
  *
- * Exactly once: `send` first writes every message of the week to the
- * outbox as "planned" (one transaction), then sends them in key order and
- * marks each "sent" in its own transaction right after the server accepts
- * it. A re-run sends only what is still planned. The one window that
- * remains is between the server's 250 reply to the message and our commit
- * (microseconds plus one fsync): a crash exactly there sends that one
- * message again, with the same Message-ID. A server that is down leaves
+ * Once, and at most one repeat per crash: `send` first writes every
+ * message of the week to the outbox as "planned" (one transaction), then,
+ * in key order, marks a message "sending" (committed), hands it to the
+ * server and marks it "sent" in its own transaction right after the
+ * server's 250. No SMTP client can do better across a crash: the server
+ * may have taken the message in flight when the process died, or not. So
+ * a re-run sends what is "planned" and sends again what it finds
+ * "sending" (only the one message in flight when a run stopped can be),
+ * with the same Message-ID so that mail clients drop the copy, and counts
+ * it in `resent`. A connection lost after the whole message went out
+ * leaves it "sending" for the same reason. A server that is down leaves
  * everything planned; a 4xx reply is retried with backoff and, if it
  * persists, leaves the message planned for the next run; a 5xx reply for
  * a recipient marks the message failed with the server's reason.
@@ -224,7 +229,10 @@ struct api_digest_counts {
     size_t composed;     /* newly written to the outbox as planned */
     size_t noaddr;       /* recipients without an address */
     size_t off;          /* recipients with digests switched off */
-    size_t planned, sent, failed, skipped; /* outbox states after the run */
+    size_t planned, sending, sent, failed, skipped; /* outbox states after
+                                                     * the run */
+    size_t resent;       /* in flight when a run stopped, so sent again:
+                          * their recipients may have two copies */
     size_t delivered;    /* sent (or written) by this run */
     size_t deferred;     /* left planned by temporary failures */
     size_t failed_now;   /* failed in this run */
@@ -246,7 +254,7 @@ struct api_digest_send_opts {
     unsigned pause_ms;           /* sleep before each message (tests) */
 };
 
-/* Delivers the week's planned messages (see the top of this file for
+/* Delivers the week's planned (and interrupted) messages (see the top of this file for
  * the guarantees). A recipient switched off since composing is marked
  * "skipped". Returns KX_OK when every message was tried (c says how many
  * were deferred or failed), KX_UNAVAILABLE if the server could not be

@@ -133,7 +133,9 @@ struct keylist {
     int oom;
 };
 
-static int collect_planned(void *ctx, const void *key, size_t klen,
+/* Keys of the messages still to send: planned, or sending (in flight when
+ * a run stopped). */
+static int collect_unsent(void *ctx, const void *key, size_t klen,
                            const void *val, size_t vlen)
 {
     struct keylist *kl = ctx;
@@ -142,7 +144,8 @@ static int collect_planned(void *ctx, const void *key, size_t klen,
     const char *state = api_digest_str(o, "state");
 
     json_tokener_free(tok);
-    if (state && strcmp(state, "planned") == 0) {
+    if (state && (strcmp(state, "planned") == 0 ||
+                  strcmp(state, "sending") == 0)) {
         if (kl->n == kl->cap) {
             size_t cap = kl->cap ? kl->cap * 2 : 64;
             char **v = realloc(kl->v, cap * sizeof *v);
@@ -286,6 +289,8 @@ static int count_states(void *ctx, const void *key, size_t klen,
     json_tokener_free(tok);
     if (s && strcmp(s, "planned") == 0)
         c->planned++;
+    else if (s && strcmp(s, "sending") == 0)
+        c->sending++;
     else if (s && strcmp(s, "sent") == 0)
         c->sent++;
     else if (s && strcmp(s, "failed") == 0)
@@ -342,7 +347,7 @@ enum kx_status api_digest_send(store *st, const char *week_in,
     if ((s = store_txn_begin(st, 0, &t)) != KX_OK)
         goto out;
     s = store_kv_each(t, STORE_OUTBOX, prefix, strlen(prefix),
-                      collect_planned, &kl);
+                      collect_unsent, &kl);
     store_txn_abort(t);
     t = NULL;
     if (s == KX_OK && kl.oom)
@@ -364,7 +369,7 @@ enum kx_status api_digest_send(store *st, const char *week_in,
         const char *recipient = strchr(kl.v[i], '|') + 1;
         enum api_mail_outcome oc;
         struct api_mail_reply r;
-        int on;
+        int on, interrupted;
 
         if ((s = store_txn_begin(st, 0, &t)) != KX_OK)
             break;
@@ -378,10 +383,13 @@ enum kx_status api_digest_send(store *st, const char *week_in,
         to = api_digest_str(e, "to");
         msg = api_digest_str(e, "message");
         from = o->from ? o->from : api_digest_str(e, "from");
-        if (!state || strcmp(state, "planned") != 0 || !to || !msg) {
+        if (!state || !to || !msg ||
+            (strcmp(state, "planned") != 0 &&
+             strcmp(state, "sending") != 0)) {
             json_object_put(e);
             continue;
         }
+        interrupted = strcmp(state, "sending") == 0;
         if (!on) {
             json_object_put(e);
             if ((s = entry_update(st, kl.v[i], "skipped", NULL,
@@ -397,12 +405,27 @@ enum kx_status api_digest_send(store *st, const char *week_in,
             r.attempts = 1;
             oc = API_MAIL_SENT;
         } else {
+            /* Committed before the server sees a byte: a crash from here
+             * to the "sent" commit leaves the one message that may have
+             * gone out marked, for the next run to send again knowingly. */
+            if (!interrupted &&
+                (s = entry_update(st, kl.v[i], "sending", NULL, NULL)) !=
+                    KX_OK) {
+                json_object_put(e);
+                break;
+            }
             s = api_mail_send(mail, from ? from : DIGEST_DEFAULT_FROM, to,
                               msg, strlen(msg), &oc, &r, err);
+            /* Not offered at all (server down, login refused): as if
+             * never tried. */
+            if (s != KX_OK && !r.uncertain && !interrupted)
+                entry_update(st, kl.v[i], "planned", NULL, NULL);
         }
         json_object_put(e);
         if (s != KX_OK)
             break; /* the server or the directory: nothing more can go */
+        if (interrupted)
+            cnt.resent++;
         /* Right after the server's acceptance, before anything else: the
          * shorter this gap, the smaller the chance of a second copy. */
         if (oc == API_MAIL_SENT) {
@@ -499,7 +522,8 @@ enum kx_status api_digest_status(store *st, const char *week_in,
     counts = json_object_new_object();
     {
         const struct { const char *k; size_t v; } c[] = {
-            {"planned", sc.c.planned}, {"sent", sc.c.sent},
+            {"planned", sc.c.planned}, {"sending", sc.c.sending},
+            {"sent", sc.c.sent},
             {"failed", sc.c.failed}, {"skipped", sc.c.skipped}};
         for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
             json_object_object_add(counts, c[i].k,

@@ -252,7 +252,8 @@ enum kx_status api_mail_send(api_mail *m, const char *from, const char *rcpt,
         if (code < 400) {
             /* No reply, a broken connection, a timeout, no safe TLS
              * channel: whether the server took the message is unknown or
-             * it was never offered. Stop; the message stays planned. */
+             * it was never offered. Stop rather than risk a second copy. */
+            reply->uncertain = m->last_cmd == CMD_DATA && m->off == m->len;
             st = kx_error_set(err, KX_UNAVAILABLE, "smtp", "%s: %s", m->url,
                               m->errbuf[0] ? m->errbuf
                                            : curl_easy_strerror(rc));

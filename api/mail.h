@@ -44,6 +44,8 @@ struct api_mail_reply {
     int code;            /* 0 if the server never answered */
     char text[256];      /* its last reply line, "" if none */
     unsigned attempts;   /* tries made */
+    int uncertain;       /* the whole message went out but no reply came:
+                          * the server may have taken it */
 };
 
 /* Checks cfg (KX_BADINPUT for a URL that is not smtp:// or smtps://) and

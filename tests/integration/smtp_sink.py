@@ -4,6 +4,7 @@ python3-aiosmtpd) that keeps every message it accepts.
 
     smtp_sink.py --dir DIR [--auth USER:PASS] [--reject SUBSTR]
                  [--tempfail N] [--tls CERT:KEY]
+                 [--kill-at N,N... --kill-pidfile FILE]
 
 Listens on 127.0.0.1 on a free port and writes the port to DIR/port once
 it accepts connections. Each accepted message is written to DIR/NNNN.eml
@@ -12,6 +13,9 @@ it accepts connections. Each accepted message is written to DIR/NNNN.eml
 --auth requires AUTH with these credentials, --reject answers 550 to
 recipients containing SUBSTR, --tempfail answers 451 to the first N DATA
 commands, --tls offers STARTTLS with this certificate and requires it.
+--kill-at makes the Nth accepted message (counting every one) the worst
+moment for a sender to crash: the message is kept, then the process whose
+pid is in --kill-pidfile gets SIGKILL before it can read the 250 reply.
 Stops on SIGTERM or SIGINT.
 """
 import argparse
@@ -28,8 +32,10 @@ from aiosmtpd.smtp import AuthResult
 
 
 class Sink:
-    def __init__(self, directory, reject, tempfail):
+    def __init__(self, directory, reject, tempfail, kill_at=(), pidfile=None):
         self.dir = directory
+        self.kill_at = set(kill_at)
+        self.pidfile = pidfile
         self.reject = reject
         self.tempfail = tempfail
         self.count = 0
@@ -68,6 +74,9 @@ class Sink:
         with self.lock, open(os.path.join(self.dir, "log.jsonl"), "a") as f:
             f.write(json.dumps(line) + "\n")
             f.flush()
+        if n in self.kill_at:
+            with open(self.pidfile) as f:
+                os.kill(int(f.read()), signal.SIGKILL)
         return "250 2.0.0 Message accepted for delivery"
 
 
@@ -86,6 +95,8 @@ def main():
     ap.add_argument("--reject")
     ap.add_argument("--tempfail", type=int, default=0)
     ap.add_argument("--tls")
+    ap.add_argument("--kill-at", default="")
+    ap.add_argument("--kill-pidfile")
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
     kwargs = {}
@@ -105,7 +116,8 @@ def main():
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(cert, key)
         kwargs.update({"tls_context": ctx, "require_starttls": True})
-    handler = Sink(a.dir, a.reject, a.tempfail)
+    kill_at = [int(n) for n in a.kill_at.split(",") if n]
+    handler = Sink(a.dir, a.reject, a.tempfail, kill_at, a.kill_pidfile)
     controller = Controller(handler, hostname="127.0.0.1", port=free_port(),
                             **kwargs)
     controller.start()
