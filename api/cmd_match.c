@@ -145,7 +145,10 @@ int api_cmd_match(const struct api_common *common, int argc, char **argv)
     }
     if (st != KX_OK) {
         api_matcher_close(&mt);
-        return api_fail(st, &err);
+        /* A closed need is input this command cannot take: exit 3, as the
+         * README's table says (HTTP answers the same status with 409). */
+        return st == KX_CONFLICT ? (api_fail(st, &err), API_EXIT_BADINPUT)
+                                 : api_fail(st, &err);
     }
     if (json) {
         json_object *o = match_result_json(res, idx_taxo(mt.x));

@@ -8,14 +8,15 @@
 #include <string.h>
 #include <time.h>
 
-enum kx_status api_index_follow(struct api_server *s)
+enum kx_status api_index_follow(struct api_server *s,
+                                const struct kx_record *fresh)
 {
     struct kx_error err;
     enum kx_status st;
     int was_lagging;
 
     kx_error_clear(&err);
-    st = idx_follow(s->x, &err);
+    st = idx_follow(s->x, fresh, &err);
     was_lagging = atomic_load(&s->m.index_lagging) != 0;
     if (st != KX_OK) {
         /* One line per fault, not one per write while it lasts. */
@@ -62,7 +63,7 @@ static void *follower(void *arg)
         pthread_mutex_unlock(&s->flock);
         api_write_lock(s);
         /* A caught-up index counts as a write: readers reopen. */
-        api_write_unlock(s, api_index_follow(s) == KX_OK);
+        api_write_unlock(s, api_index_follow(s, NULL) == KX_OK);
         pthread_mutex_lock(&s->flock);
     }
     pthread_mutex_unlock(&s->flock);

@@ -136,8 +136,9 @@ static enum kx_status need_prepare(struct api_req *r, json_object *o,
 
 /* The top matches of a stored need as a JSON array, or NULL with *why
  * saying why there are none (a closed need, nothing to match on). */
-static json_object *top_matches(struct api_req *r, const char *key,
-                                size_t top, char *why, size_t wn)
+static json_object *top_matches(struct api_req *r,
+                                const struct kx_record *need, size_t top,
+                                char *why, size_t wn)
 {
     struct match_request req;
     struct match_result *res = NULL;
@@ -153,7 +154,8 @@ static json_object *top_matches(struct api_req *r, const char *key,
         return NULL;
     }
     memset(&req, 0, sizeof req);
-    req.need_key = key;
+    req.need_key = need->key;
+    req.need = need;
     req.top = top;
     st = match_need(sl->mc, &req, &res, &err);
     if (st == KX_XAPIAN) {
@@ -173,12 +175,15 @@ static json_object *top_matches(struct api_req *r, const char *key,
     return a;
 }
 
-/* The reply to a write: {id, key, record, labels, indexed, matches[,
- * match_note]}. indexed: whether search sees the change yet. */
+/* The reply to a write of rec, as stored: {id, key, record, labels,
+ * indexed, matches[, match_note]}. indexed: whether search sees the change
+ * yet. stored: rec is what the store holds (else it is read again, as
+ * after a retry whose "updated" differs from the stored one). */
 static enum MHD_Result reply_written(struct api_req *r, unsigned http,
-                                     const char *key, int indexed)
+                                     const struct kx_record *rec, int stored,
+                                     int indexed)
 {
-    struct kx_record *rec = NULL;
+    struct kx_record *loaded = NULL;
     struct kx_error err;
     store_txn *t = NULL;
     json_object *o, *m;
@@ -187,19 +192,24 @@ static enum MHD_Result reply_written(struct api_req *r, unsigned http,
 
     kx_error_clear(&err);
     if ((st = store_txn_begin(r->srv->st, 0, &t)) != KX_OK ||
-        (st = api_record_load(t, key, &rec, &err)) != KX_OK) {
+        (!stored &&
+         (st = api_record_load(t, rec->key, &loaded, &err)) != KX_OK)) {
         store_txn_abort(t);
         return api_reply_kx(r, st, &err);
     }
+    if (loaded)
+        rec = loaded;
     o = api_record_view(r, t, rec);
-    record_free(rec);
     store_txn_abort(t);
-    if (!o)
+    if (!o) {
+        record_free(loaded);
         return api_reply_error(r, KX_NOMEM, "", "out of memory");
-    json_object_object_add(o, "id", json_object_new_string(strchr(key, ':') + 1));
-    json_object_object_add(o, "key", json_object_new_string(key));
+    }
+    json_object_object_add(o, "id", json_object_new_string(rec->id));
+    json_object_object_add(o, "key", json_object_new_string(rec->key));
     json_object_object_add(o, "indexed", json_object_new_boolean(indexed));
-    m = top_matches(r, key, POST_MATCHES, why, sizeof why);
+    m = top_matches(r, rec, POST_MATCHES, why, sizeof why);
+    record_free(loaded);
     json_object_object_add(o, "matches", m ? m : json_object_new_array());
     if (!m)
         json_object_object_add(o, "match_note", json_object_new_string(why));
@@ -245,8 +255,8 @@ typedef enum kx_status (*need_check_fn)(struct api_req *r, store_txn *t,
  * `what`; then Xapian follows. A Xapian failure does not undo an
  * acknowledged write: the reply says indexed: false, /healthz says the
  * index lags, and the next write or the server's follower catches up.
- * Frees rec. *indexed gets whether Xapian holds the change; *same whether
- * nothing needed writing. */
+ * rec stays the caller's. *indexed gets whether Xapian holds the change;
+ * *same whether nothing needed writing. */
 static enum kx_status need_store(struct api_req *r, struct kx_record *rec,
                                  need_check_fn check, const char *what,
                                  int *indexed, int *same,
@@ -285,9 +295,8 @@ static enum kx_status need_store(struct api_req *r, struct kx_record *rec,
 out:
     store_txn_abort(t);
     if (st == KX_OK)
-        *indexed = api_index_follow(r->srv) == KX_OK;
+        *indexed = api_index_follow(r->srv, rec) == KX_OK;
     api_write_unlock(r->srv, st == KX_OK && ch != STORE_UNCHANGED);
-    record_free(rec);
     return st;
 }
 
@@ -296,15 +305,16 @@ static enum MHD_Result need_write(struct api_req *r, struct kx_record *rec,
                                   need_check_fn check, const char *what,
                                   unsigned http, struct kx_error *err)
 {
-    char key[KX_KEY_MAX];
+    enum MHD_Result ret;
     int indexed, same;
     enum kx_status st;
 
-    snprintf(key, sizeof key, "%s", rec->key);
     st = need_store(r, rec, check, what, &indexed, &same, err);
-    if (st != KX_OK)
-        return api_reply_kx(r, st, err);
-    return reply_written(r, same ? 200 : http, key, indexed);
+    ret = st != KX_OK ? api_reply_kx(r, st, err)
+                      : reply_written(r, same ? 200 : http, rec, !same,
+                                      indexed);
+    record_free(rec);
+    return ret;
 }
 
 /* Loads a need the caller may read; err says why not. NOTFOUND answers
@@ -449,6 +459,7 @@ enum MHD_Result api_route_need_delete(struct api_req *r)
     if (st == KX_OK)
         st = need_store(r, del, check_writable, "need.delete", &indexed,
                         &same, &err);
+    record_free(del);
     if (st != KX_OK)
         return api_reply_kx(r, st, &err);
     o = json_object_new_object();
@@ -495,7 +506,6 @@ enum MHD_Result api_route_need_matches(struct api_req *r)
     char key[KX_KEY_MAX], kbuf[256];
     unsigned top;
     size_t nk;
-    int closed;
     json_object *o;
     enum kx_status st;
 
@@ -523,15 +533,14 @@ enum MHD_Result api_route_need_matches(struct api_req *r)
     store_txn_abort(t);
     if (st != KX_OK)
         return api_reply_kx(r, st, &err);
-    closed = rec->status && strcmp(rec->status, "closed") == 0;
-    record_free(rec);
-    if (closed)
-        return api_reply_error(r, KX_CONFLICT, "status",
-                               "%s is closed: closed needs are not matched",
-                               key);
-    if (!(sl = api_req_slot(r, &st)))
+    if (!(sl = api_req_slot(r, &st))) {
+        record_free(rec);
         return api_reply_error(r, st, "", "cannot open a reader");
+    }
+    /* The matcher answers for a closed need (KX_CONFLICT); the record read
+     * for the access check is the one it matches. */
     req.need_key = key;
+    req.need = rec;
     req.top = top;
     st = match_need(sl->mc, &req, &res, &err);
     if (st == KX_XAPIAN) {
@@ -539,6 +548,7 @@ enum MHD_Result api_route_need_matches(struct api_req *r)
         kx_error_clear(&err);
         st = match_need(sl->mc, &req, &res, &err);
     }
+    record_free(rec);
     if (st != KX_OK)
         return api_reply_kx(r, st, &err);
     o = match_result_json(res, r->srv->tx);

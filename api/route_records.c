@@ -64,7 +64,7 @@ static json_object *ref_name(store_txn *t, const char *key)
 }
 
 json_object *api_record_view(struct api_req *r, store_txn *t,
-                             struct kx_record *rec)
+                             const struct kx_record *rec)
 {
     const taxo *tx = r->srv->tx;
     json_object *o = json_object_new_object(), *copy = NULL;

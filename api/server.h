@@ -99,9 +99,11 @@ typedef enum MHD_Result (*api_handler)(struct api_req *r);
 
 /* Brings the Xapian index up to LMDB after a write (idx_follow), under the
  * write lock the caller holds; on failure logs the fault once and wakes
- * the follower, which retries until the index catches up. KX_OK when
+ * the follower, which retries until the index catches up. fresh (may be
+ * NULL): the record just written, as idx_follow takes it. KX_OK when
  * Xapian holds every acknowledged write; otherwise idx_follow's status. */
-enum kx_status api_index_follow(struct api_server *s);
+enum kx_status api_index_follow(struct api_server *s,
+                                const struct kx_record *fresh);
 
 /* Starts and stops the follower thread: while the index lags it retries
  * every API_FOLLOW_RETRY_MS under the write lock, and makes the readers
@@ -183,7 +185,7 @@ enum kx_status api_record_load(store_txn *t, const char *key,
 /* {"record": canonical JSON (redacted for r->who), "labels": names of its
  * codes and references}. New reference. */
 struct json_object *api_record_view(struct api_req *r, store_txn *t,
-                                    struct kx_record *rec);
+                                    const struct kx_record *rec);
 /* Adds names for people to every entry of a match_result_json():
  * why.region.partner_name, and why.via_name read from st. */
 void api_match_json_names(struct json_object *o, const taxo *tx, store *st);

@@ -357,7 +357,9 @@ out:
 
 #define META_REBUILDING "kx_rebuilding"
 
-/* Makes the Xapian document of key match what LMDB holds now. */
+/* Makes the Xapian document of key match what LMDB holds now: x->fresh
+ * when it is that record (what the caller staged is what LMDB holds), else
+ * the stored JSON parsed. */
 static enum kx_status apply_key(idx *x, store_txn *t, const char *key)
 {
     char idterm[KX_KEY_MAX + 2];
@@ -373,9 +375,13 @@ static enum kx_status apply_key(idx *x, store_txn *t, const char *key)
         return xap_delete(x->xap, idterm);
     if (st != KX_OK)
         return st;
-    if (record_parse(json, len, NULL, &r, NULL) != KX_OK)
-        return KX_CORRUPT;
-    st = idx_doc_build(x, r, &doc);
+    if (x->fresh && !x->fresh->deleted && strcmp(x->fresh->key, key) == 0) {
+        st = idx_doc_build(x, x->fresh, &doc);
+    } else {
+        if (record_parse(json, len, NULL, &r, NULL) != KX_OK)
+            return KX_CORRUPT;
+        st = idx_doc_build(x, r, &doc);
+    }
     if (st == KX_OK)
         st = xap_replace(x->xap, idterm, doc);
     xap_doc_free(doc);
@@ -706,7 +712,8 @@ static void lag_note(idx *x, enum kx_status st, uint64_t done,
     pthread_mutex_unlock(&x->lag_lock);
 }
 
-enum kx_status idx_follow(idx *x, struct kx_error *err)
+enum kx_status idx_follow(idx *x, const struct kx_record *fresh,
+                          struct kx_error *err)
 {
     uint64_t xs = 0;
     enum kx_status st;
@@ -719,7 +726,9 @@ enum kx_status idx_follow(idx *x, struct kx_error *err)
         lag_note(x, st, 0, err ? err->msg : kx_status_str(st));
         return st;
     }
+    x->fresh = fresh;
     st = sync_changes(x, 0, NULL, &xs);
+    x->fresh = NULL;
     if (st != KX_OK) {
         kx_error_set(err, st, "", "updating the Xapian index %s: %s",
                      x->xpath, x->xap && xap_errmsg(x->xap)[0]
@@ -771,7 +780,7 @@ enum kx_status idx_put(idx *x, struct kx_record *r, enum store_change *what,
         return st;
     if (what)
         *what = ch;
-    if (idx_follow(x, NULL) == KX_OK && indexed)
+    if (idx_follow(x, r, NULL) == KX_OK && indexed)
         *indexed = 1;
     return KX_OK;
 }

@@ -80,9 +80,12 @@ enum kx_status idx_stage(idx *x, store_txn *t, struct kx_record *r,
  * commits. After a failed attempt the Xapian writer is closed (dropping
  * the failed transaction) and reopened here first, so a fault that has
  * gone away (a full disk, an unwritable folder) heals on the next call.
+ * fresh (may be NULL) is a record the caller just staged and still holds:
+ * its document is built from it rather than from parsing what LMDB holds.
  * KX_OK once caught up; otherwise KX_XAPIAN, KX_IO, KX_LOCKED ... with err
  * saying why, and idx_lag reporting the same. Writer only (KX_INTERNAL). */
-enum kx_status idx_follow(idx *x, struct kx_error *err);
+enum kx_status idx_follow(idx *x, const struct kx_record *fresh,
+                          struct kx_error *err);
 
 /* How far Xapian is behind LMDB: the changes LMDB holds that Xapian has
  * not committed, why the last idx_follow failed ("" if it did not) and

@@ -36,6 +36,9 @@ struct idx {
     uint64_t xap_done;
     char lag_err[256];
     double lag_since;     /* when the index first fell behind, 0: it is not */
+    /* During idx_follow: the record the caller just staged (borrowed), so
+     * that its document is built without parsing it again. */
+    const struct kx_record *fresh;
 };
 
 /* Records in Xapian that it holds every change up to seq, commits, and lets

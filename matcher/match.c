@@ -75,6 +75,7 @@ struct need {
     char ent_name[256];
     struct match_codes ind, dis;
     struct kx_record *rec, *ent; /* owned */
+    const struct kx_record *r;   /* the need: rec, or the caller's */
 };
 
 static void need_free(struct need *n)
@@ -144,9 +145,10 @@ static void infer_codes(match_ctx *m, struct need *n, int baseline)
 }
 
 static enum kx_status need_load(match_ctx *m, store_txn *t, const char *key,
-                                int baseline, struct need *n,
-                                struct kx_error *err)
+                                const struct kx_record *held, int baseline,
+                                struct need *n, struct kx_error *err)
 {
+    const struct kx_record *rec;
     enum kx_kind kind;
     enum kx_status st;
 
@@ -156,7 +158,7 @@ static enum kx_status need_load(match_ctx *m, store_txn *t, const char *key,
     if (kind != KX_KIND_NEED)
         return kx_error_set(err, KX_BADINPUT, "need",
                             "%s is not a need (expected need:ID)", key);
-    st = load_record(t, key, &n->rec);
+    st = held ? KX_OK : load_record(t, key, &n->rec);
     if (st == KX_NOTFOUND)
         return kx_error_set(err, st, "need",
                             was_deleted(t, key) ? "%s was deleted"
@@ -164,22 +166,23 @@ static enum kx_status need_load(match_ctx *m, store_txn *t, const char *key,
                             key);
     if (st != KX_OK)
         return kx_error_set(err, st, "need", "cannot read %s", key);
+    rec = n->r = held ? held : n->rec;
     snprintf(n->key, sizeof n->key, "%s", key);
-    n->name = n->rec->name;
-    n->text = n->rec->text;
-    n->tags = &n->rec->tags;
-    n->region = n->rec->region;
-    n->enterprise = n->rec->enterprise;
+    n->name = rec->name;
+    n->text = rec->text;
+    n->tags = &rec->tags;
+    n->region = rec->region;
+    n->enterprise = rec->enterprise;
     if (n->enterprise && load_record(t, n->enterprise, &n->ent) == KX_OK) {
         snprintf(n->ent_name, sizeof n->ent_name, "%s",
                  n->ent->name ? n->ent->name : "");
         if (!n->region)
             n->region = n->ent->region;
     }
-    add_codes(m, &n->ind, TAXO_INDUSTRY, n->rec->industries.v,
-              n->rec->industries.n);
-    add_codes(m, &n->dis, TAXO_DISCIPLINE, n->rec->disciplines.v,
-              n->rec->disciplines.n);
+    add_codes(m, &n->ind, TAXO_INDUSTRY, rec->industries.v,
+              rec->industries.n);
+    add_codes(m, &n->dis, TAXO_DISCIPLINE, rec->disciplines.v,
+              rec->disciplines.n);
     infer_codes(m, n, baseline);
     return KX_OK;
 }
@@ -800,9 +803,10 @@ enum kx_status match_need(match_ctx *m, const struct match_request *req,
     if ((st = store_txn_begin(m->st, 0, &t)) != KX_OK)
         return st;
     if (req->need_key) {
-        st = need_load(m, t, req->need_key, req->baseline, &n, err);
-        if (st == KX_OK && n.rec->status && strcmp(n.rec->status, "closed") == 0)
-            st = kx_error_set(err, KX_BADINPUT, "need",
+        st = need_load(m, t, req->need_key, req->need, req->baseline, &n,
+                       err);
+        if (st == KX_OK && n.r->status && strcmp(n.r->status, "closed") == 0)
+            st = kx_error_set(err, KX_CONFLICT, "status",
                               "%s is closed: closed needs are not matched",
                               req->need_key);
     } else if (!req->text || !*req->text) {
@@ -874,7 +878,7 @@ static enum kx_status score_pair(match_ctx *m, store_txn *t,
         only[nonly++] = p->members.v[i];
     if (p->owner)
         only[nonly++] = p->owner;
-    st = need_load(m, t, need_key, 0, &n, NULL);
+    st = need_load(m, t, need_key, NULL, 0, &n, NULL);
     if (st == KX_OK)
         st = run(m, t, &n, 0, only, nonly, &v, &nv, &ms, &q, NULL);
     for (size_t i = 0; st == KX_OK && i < nv; i++) {

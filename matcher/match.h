@@ -39,6 +39,9 @@ void match_ctx_free(match_ctx *m);
  * region). */
 struct match_request {
     const char *need_key;            /* "need:ID", or NULL */
+    const struct kx_record *need;    /* need_key's record when the caller
+                                        holds it as stored (borrowed): not
+                                        read again */
     const char *text;                /* ad-hoc need text */
     const char *industries[MATCH_MAX_CODES]; /* ad-hoc, NULL-terminated */
     const char *disciplines[MATCH_MAX_CODES];
@@ -87,8 +90,9 @@ struct match_result {
 };
 
 /* Ranks partners for a need. Unknown need: KX_NOTFOUND ("no need:X" or
- * "need:X was deleted"); a closed need, or nothing to match on (no text,
- * no codes): KX_BADINPUT; err says which. *out is the caller's. */
+ * "need:X was deleted"); a closed need: KX_CONFLICT (field "status");
+ * nothing to match on (no text, no codes): KX_BADINPUT; err says which.
+ * *out is the caller's. */
 enum kx_status match_need(match_ctx *m, const struct match_request *req,
                           struct match_result **out, struct kx_error *err);
 
