@@ -13,92 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- strings ------------------------------------------------------------ */
-
-void api_dbuf_add(struct dbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *p;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        if (!(p = realloc(b->p, cap))) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-void api_dbuf_puts(struct dbuf *b, const char *s)
-{
-    api_dbuf_add(b, s, strlen(s));
-}
-
-void api_dbuf_printf(struct dbuf *b, const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof small) {
-        api_dbuf_add(b, small, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->oom = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    api_dbuf_add(b, big, (size_t)n);
-    free(big);
-}
-
-void api_dbuf_html(struct dbuf *b, const char *s)
-{
-    for (const char *p = s; *p; p++) {
-        switch (*p) {
-        case '&': api_dbuf_puts(b, "&amp;"); break;
-        case '<': api_dbuf_puts(b, "&lt;"); break;
-        case '>': api_dbuf_puts(b, "&gt;"); break;
-        case '"': api_dbuf_puts(b, "&quot;"); break;
-        default: api_dbuf_add(b, p, 1);
-        }
-    }
-}
-
-char *api_dbuf_take(struct dbuf *b)
-{
-    char *p = b->oom ? NULL : b->p;
-
-    if (b->oom)
-        free(b->p);
-    else if (!p)
-        p = strdup("");
-    memset(b, 0, sizeof *b);
-    return p;
-}
-
-void api_dbuf_free(struct dbuf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
-
 /* ---- records and tables ------------------------------------------------- */
 
 json_object *api_digest_record(store_txn *t, const char *key)
@@ -385,7 +299,7 @@ void api_digest_week_prev(const char *week, char *buf)
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static void base64_add(struct dbuf *b, const unsigned char *s, size_t n)
+static void base64_add(struct kx_buf *b, const unsigned char *s, size_t n)
 {
     char out[4];
 
@@ -399,21 +313,21 @@ static void base64_add(struct dbuf *b, const unsigned char *s, size_t n)
         out[1] = b64[(v >> 12) & 63];
         out[2] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
         out[3] = i + 2 < n ? b64[v & 63] : '=';
-        api_dbuf_add(b, out, 4);
+        kx_buf_add(b, out, 4);
     }
 }
 
 char *api_digest_base64_lines(const char *data, size_t len)
 {
-    struct dbuf b = {0};
+    struct kx_buf b = {0};
 
     /* 57 input bytes make one 76-character line */
     for (size_t i = 0; i < len; i += 57) {
         base64_add(&b, (const unsigned char *)data + i,
                    len - i < 57 ? len - i : 57);
-        api_dbuf_add(&b, "\r\n", 2);
+        kx_buf_add(&b, "\r\n", 2);
     }
-    return api_dbuf_take(&b);
+    return kx_buf_take(&b);
 }
 
 /* Length of the UTF-8 sequence starting with byte c (1 for stray bytes). */
@@ -424,7 +338,7 @@ static size_t utf8_len(unsigned char c)
 
 char *api_digest_encode_words(const char *utf8)
 {
-    struct dbuf b = {0};
+    struct kx_buf b = {0};
     const unsigned char *s = (const unsigned char *)utf8;
     size_t n = strlen(utf8), i = 0;
     int plain = !strstr(utf8, "=?");
@@ -449,13 +363,13 @@ char *api_digest_encode_words(const char *utf8)
         if (j == i)
             j = i + 1;
         if (i > 0)
-            api_dbuf_puts(&b, "\r\n ");
-        api_dbuf_puts(&b, "=?UTF-8?B?");
+            kx_buf_puts(&b, "\r\n ");
+        kx_buf_puts(&b, "=?UTF-8?B?");
         base64_add(&b, s + i, j - i);
-        api_dbuf_puts(&b, "?=");
+        kx_buf_puts(&b, "?=");
         i = j;
     }
-    return api_dbuf_take(&b);
+    return kx_buf_take(&b);
 }
 
 /* ---- regions ------------------------------------------------------------ */

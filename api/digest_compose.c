@@ -2,6 +2,7 @@
  * writing each recipient's message: Chinese text and HTML, wrapped as
  * RFC 5322 / MIME multipart/alternative. */
 #include "digest_int.h"
+#include "util.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -48,15 +49,10 @@ static int pair_load(void *ctx, const void *key, size_t klen,
     if (!(bar = strchr(k + lc->skip, '|')))
         return 0;
     *bar = '\0';
-    if (p->npairs == lc->cap) {
-        size_t cap = lc->cap ? lc->cap * 2 : 64;
-        struct dpair *a = realloc(p->pairs, cap * sizeof *a);
-        if (!a) {
-            lc->oom = 1;
-            return 1;
-        }
-        p->pairs = a;
-        lc->cap = cap;
+    if (kx_grow(&p->pairs, &lc->cap, p->npairs + 1,
+                sizeof *p->pairs, 64) != 0) {
+        lc->oom = 1;
+        return 1;
     }
     if (!(tok = json_tokener_new())) {
         lc->oom = 1;
@@ -156,15 +152,9 @@ static void keyset_add(struct keyset *s, const char *k)
 
     if (s->oom || !k || !*k)
         return;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        char **v = realloc(s->v, cap * sizeof *v);
-        if (!v) {
-            s->oom = 1;
-            return;
-        }
-        s->v = v;
-        s->cap = cap;
+    if (kx_grow(&s->v, &s->cap, s->n + 1, sizeof *s->v, 64) != 0) {
+        s->oom = 1;
+        return;
     }
     if (!(d = strdup(k))) {
         s->oom = 1;
@@ -275,7 +265,7 @@ enum kx_status api_dplan_recipients(store_txn *t, const struct dplan *p,
 
 /* Both bodies, written side by side. */
 struct body {
-    struct dbuf text, html;
+    struct kx_buf text, html;
     const struct api_digest_opts *o;
     const char *base;
     size_t base_len;
@@ -353,53 +343,53 @@ static void region_name(struct body *b, const char *code, char *buf, size_t n)
 
 static void para(struct body *b, const char *s)
 {
-    api_dbuf_puts(&b->text, s);
-    api_dbuf_puts(&b->text, "\n\n");
-    api_dbuf_puts(&b->html, "<p>");
-    api_dbuf_html(&b->html, s);
-    api_dbuf_puts(&b->html, "</p>\n");
+    kx_buf_puts(&b->text, s);
+    kx_buf_puts(&b->text, "\n\n");
+    kx_buf_puts(&b->html, "<p>");
+    kx_buf_html(&b->html, s);
+    kx_buf_puts(&b->html, "</p>\n");
 }
 
 static void heading(struct body *b, const char *s)
 {
-    api_dbuf_puts(&b->text, s);
-    api_dbuf_puts(&b->text, "\n\n");
-    api_dbuf_puts(&b->html, "<h3 style=\"font-size:16px;margin:18px 0 8px\">");
-    api_dbuf_html(&b->html, s);
-    api_dbuf_puts(&b->html, "</h3>\n");
+    kx_buf_puts(&b->text, s);
+    kx_buf_puts(&b->text, "\n\n");
+    kx_buf_puts(&b->html, "<h3 style=\"font-size:16px;margin:18px 0 8px\">");
+    kx_buf_html(&b->html, s);
+    kx_buf_puts(&b->html, "</h3>\n");
 }
 
 static void list_begin(struct body *b)
 {
-    api_dbuf_puts(&b->html, "<ol style=\"padding-left:20px\">\n");
+    kx_buf_puts(&b->html, "<ol style=\"padding-left:20px\">\n");
 }
 
 static void list_end(struct body *b)
 {
-    api_dbuf_puts(&b->html, "</ol>\n");
-    api_dbuf_puts(&b->text, "\n");
+    kx_buf_puts(&b->html, "</ol>\n");
+    kx_buf_puts(&b->text, "\n");
 }
 
 /* "N. title" linked, then detail lines. */
 static void item(struct body *b, size_t num, const char *title,
                  const char *url, const char *const *lines, size_t nlines)
 {
-    api_dbuf_printf(&b->text, "%zu. %s\n", num, title);
-    api_dbuf_puts(&b->html, "<li style=\"margin-bottom:10px\"><a href=\"");
-    api_dbuf_html(&b->html, url);
-    api_dbuf_puts(&b->html, "\"><b>");
-    api_dbuf_html(&b->html, title);
-    api_dbuf_puts(&b->html, "</b></a>");
+    kx_buf_printf(&b->text, "%zu. %s\n", num, title);
+    kx_buf_puts(&b->html, "<li style=\"margin-bottom:10px\"><a href=\"");
+    kx_buf_html(&b->html, url);
+    kx_buf_puts(&b->html, "\"><b>");
+    kx_buf_html(&b->html, title);
+    kx_buf_puts(&b->html, "</b></a>");
     for (size_t i = 0; i < nlines; i++) {
         if (!lines[i] || !*lines[i])
             continue;
-        api_dbuf_printf(&b->text, "   %s\n", lines[i]);
-        api_dbuf_puts(&b->html, "<br><span style=\"color:#555\">");
-        api_dbuf_html(&b->html, lines[i]);
-        api_dbuf_puts(&b->html, "</span>");
+        kx_buf_printf(&b->text, "   %s\n", lines[i]);
+        kx_buf_puts(&b->html, "<br><span style=\"color:#555\">");
+        kx_buf_html(&b->html, lines[i]);
+        kx_buf_puts(&b->html, "</span>");
     }
-    api_dbuf_printf(&b->text, "   详情：%s\n", url);
-    api_dbuf_puts(&b->html, "</li>\n");
+    kx_buf_printf(&b->text, "   详情：%s\n", url);
+    kx_buf_puts(&b->html, "</li>\n");
 }
 
 /* A need as an item: name, enterprise, region, score. */
@@ -516,19 +506,19 @@ static void footer(struct body *b, const char *why)
 {
     const char *unsub = b->unsub;
 
-    api_dbuf_puts(&b->text, "——\n");
-    api_dbuf_puts(&b->text, why);
-    api_dbuf_printf(&b->text, "\n滨州市科学技术协会 · kxmatch 科技服务平台 %.*s\n"
+    kx_buf_puts(&b->text, "——\n");
+    kx_buf_puts(&b->text, why);
+    kx_buf_printf(&b->text, "\n滨州市科学技术协会 · kxmatch 科技服务平台 %.*s\n"
                           "退订每周推荐：%s\n",
                 (int)b->base_len, b->base, unsub);
-    api_dbuf_puts(&b->html, "<hr style=\"border:none;border-top:1px solid #ddd;"
+    kx_buf_puts(&b->html, "<hr style=\"border:none;border-top:1px solid #ddd;"
                         "margin-top:24px\"><p style=\"color:#888;"
                         "font-size:12px\">");
-    api_dbuf_html(&b->html, why);
-    api_dbuf_puts(&b->html, "<br>滨州市科学技术协会 · kxmatch 科技服务平台<br>"
+    kx_buf_html(&b->html, why);
+    kx_buf_puts(&b->html, "<br>滨州市科学技术协会 · kxmatch 科技服务平台<br>"
                         "<a href=\"");
-    api_dbuf_html(&b->html, unsub);
-    api_dbuf_puts(&b->html, "\">退订每周推荐</a></p>\n");
+    kx_buf_html(&b->html, unsub);
+    kx_buf_puts(&b->html, "\">退订每周推荐</a></p>\n");
 }
 
 /* A person, or a society's own part: the needs proposed to them, then to
@@ -696,10 +686,10 @@ static void write_body(struct body *b, const struct dplan *p,
                 link_of(b, p->pairs[i].need, url, sizeof url);
                 snprintf(line, sizeof line, "需求：%s", nn);
                 heading(b, line);
-                api_dbuf_printf(&b->text, "需求页面：%s\n\n", url);
-                api_dbuf_puts(&b->html, "<p><a href=\"");
-                api_dbuf_html(&b->html, url);
-                api_dbuf_puts(&b->html, "\">查看需求页面</a></p>\n");
+                kx_buf_printf(&b->text, "需求页面：%s\n\n", url);
+                kx_buf_puts(&b->html, "<p><a href=\"");
+                kx_buf_html(&b->html, url);
+                kx_buf_puts(&b->html, "\">查看需求页面</a></p>\n");
                 pick_sort(p, &pk);
                 list_begin(b);
                 for (size_t k = 0; k < pk.n; k++)
@@ -766,25 +756,25 @@ static void write_body(struct body *b, const struct dplan *p,
             list_begin(b);
             for (size_t i = 0; i < p->npairs;) {
                 size_t j = i;
-                struct dbuf who = {0};
+                struct kx_buf who = {0};
                 while (j < p->npairs &&
                        strcmp(p->pairs[j].need, p->pairs[i].need) == 0)
                     j++;
                 if (api_digest_region_in(p->pairs[i].region, region) &&
                     k++ < LIAISON_MAX_ITEMS) {
-                    api_dbuf_puts(&who, "推荐：");
+                    kx_buf_puts(&who, "推荐：");
                     for (size_t q = i; q < j; q++) {
                         char pn[256];
                         name_of(b, p->pairs[q].partner, pn, sizeof pn);
-                        api_dbuf_printf(&who, "%s%s（%s %.2f）", q > i ? "、" : "",
+                        kx_buf_printf(&who, "%s%s（%s %.2f）", q > i ? "、" : "",
                                     pn, kind_label(p->pairs[q].partner),
                                     p->pairs[q].score);
                     }
-                    char *ws = api_dbuf_take(&who);
+                    char *ws = kx_buf_take(&who);
                     need_item(b, k, p->pairs[i].need, -1, ws ? ws : "");
                     free(ws);
                 }
-                api_dbuf_free(&who);
+                kx_buf_free(&who);
                 i = j;
             }
             list_end(b);
@@ -820,14 +810,14 @@ static void write_body(struct body *b, const struct dplan *p,
 /* Normalises line ends to CRLF. */
 static char *crlf(const char *s)
 {
-    struct dbuf b = {0};
+    struct kx_buf b = {0};
 
     for (const char *p = s; *p; p++) {
         if (*p == '\n' && (p == s || p[-1] != '\r'))
-            api_dbuf_add(&b, "\r", 1);
-        api_dbuf_add(&b, p, 1);
+            kx_buf_add(&b, "\r", 1);
+        kx_buf_add(&b, p, 1);
     }
-    return api_dbuf_take(&b);
+    return kx_buf_take(&b);
 }
 
 static void rfc5322_date(long long t, char *buf, size_t n)
@@ -850,7 +840,7 @@ static void rfc5322_date(long long t, char *buf, size_t n)
 
 /* "From:"/"To:" value: encoded display name, then the address on a
  * folded line of its own. */
-static void address_header(struct dbuf *b, const char *field,
+static void address_header(struct kx_buf *b, const char *field,
                            const char *name, const char *addr)
 {
     char *enc = name && *name ? api_digest_encode_words(name) : NULL;
@@ -858,26 +848,26 @@ static void address_header(struct dbuf *b, const char *field,
     if (enc) {
         /* a plain ASCII name may hold spaces: quote it unless encoded */
         if (strncmp(enc, "=?", 2) == 0)
-            api_dbuf_printf(b, "%s: %s\r\n <%s>\r\n", field, enc, addr);
+            kx_buf_printf(b, "%s: %s\r\n <%s>\r\n", field, enc, addr);
         else
-            api_dbuf_printf(b, "%s: \"%s\"\r\n <%s>\r\n", field, enc, addr);
+            kx_buf_printf(b, "%s: \"%s\"\r\n <%s>\r\n", field, enc, addr);
     } else {
-        api_dbuf_printf(b, "%s: <%s>\r\n", field, addr);
+        kx_buf_printf(b, "%s: <%s>\r\n", field, addr);
     }
     free(enc);
 }
 
-static void mime_part(struct dbuf *b, const char *boundary, const char *type,
+static void mime_part(struct kx_buf *b, const char *boundary, const char *type,
                       const char *body)
 {
     char *c = crlf(body), *enc = c ? api_digest_base64_lines(c, strlen(c))
                                    : NULL;
 
-    api_dbuf_printf(b, "--%s\r\nContent-Type: %s; charset=UTF-8\r\n"
+    kx_buf_printf(b, "--%s\r\nContent-Type: %s; charset=UTF-8\r\n"
                    "Content-Transfer-Encoding: base64\r\n\r\n", boundary,
                 type);
     if (enc)
-        api_dbuf_puts(b, enc);
+        kx_buf_puts(b, enc);
     else
         b->oom = 1;
     free(c);
@@ -902,7 +892,7 @@ enum kx_status api_dmsg_compose(store_txn *t, const taxo *tx,
                             struct kx_error *err)
 {
     struct body b;
-    struct dbuf raw = {0}, html = {0};
+    struct kx_buf raw = {0}, html = {0};
     struct week_info w;
     char addr[256], name[256], subject[512], unsub[512], date[64],
         domain[128], idpart[KX_KEY_MAX], boundary[64];
@@ -941,26 +931,26 @@ enum kx_status api_dmsg_compose(store_txn *t, const taxo *tx,
     write_body(&b, p, recipient, name[0] ? name : recipient, &w, subject,
                sizeof subject, &items);
     if (items == 0) {
-        api_dbuf_free(&b.text);
-        api_dbuf_free(&b.html);
+        kx_buf_free(&b.text);
+        kx_buf_free(&b.html);
         return kx_error_set(err, KX_NOTFOUND, "recipient",
                             "nothing for %s in week %s", recipient, p->week);
     }
-    api_dbuf_puts(&html, "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head>"
+    kx_buf_puts(&html, "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head>"
                      "<meta charset=\"utf-8\"><meta name=\"viewport\" "
                      "content=\"width=device-width\"><title>");
-    api_dbuf_html(&html, subject);
-    api_dbuf_puts(&html, "</title></head>\n<body style=\"font-family:sans-serif;"
+    kx_buf_html(&html, subject);
+    kx_buf_puts(&html, "</title></head>\n<body style=\"font-family:sans-serif;"
                      "font-size:14px;line-height:1.6;max-width:640px;"
                      "margin:auto;padding:12px\">\n");
     if (b.html.p)
-        api_dbuf_puts(&html, b.html.p);
-    api_dbuf_puts(&html, "</body></html>\n");
+        kx_buf_puts(&html, b.html.p);
+    kx_buf_puts(&html, "</body></html>\n");
     if (b.html.oom)
         html.oom = 1;
-    api_dbuf_free(&b.html);
-    out->html = api_dbuf_take(&html);
-    out->text = api_dbuf_take(&b.text);
+    kx_buf_free(&b.html);
+    out->html = kx_buf_take(&html);
+    out->text = kx_buf_take(&b.text);
     out->subject = strdup(subject);
     out->items = items;
     snprintf(out->recipient, sizeof out->recipient, "%s", recipient);
@@ -980,23 +970,23 @@ enum kx_status api_dmsg_compose(store_txn *t, const taxo *tx,
     address_header(&raw, "From", from_name, from);
     address_header(&raw, "To", name, addr);
     enc = api_digest_encode_words(subject);
-    api_dbuf_printf(&raw, "Subject: %s\r\n", enc ? enc : "");
+    kx_buf_printf(&raw, "Subject: %s\r\n", enc ? enc : "");
     free(enc);
-    api_dbuf_printf(&raw, "Date: %s\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\n",
+    kx_buf_printf(&raw, "Date: %s\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\n",
                 date, out->message_id);
-    api_dbuf_printf(&raw, "List-Unsubscribe:\r\n <%s>\r\n", unsub);
-    api_dbuf_puts(&raw, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+    kx_buf_printf(&raw, "List-Unsubscribe:\r\n <%s>\r\n", unsub);
+    kx_buf_puts(&raw, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
                     "Auto-Submitted: auto-generated\r\n");
-    api_dbuf_printf(&raw, "X-Kxmatch-Digest: %s %s\r\n", p->week, recipient);
-    api_dbuf_printf(&raw, "Content-Type: multipart/alternative;\r\n"
+    kx_buf_printf(&raw, "X-Kxmatch-Digest: %s %s\r\n", p->week, recipient);
+    kx_buf_printf(&raw, "Content-Type: multipart/alternative;\r\n"
                       " boundary=\"%s\"\r\n\r\n", boundary);
-    api_dbuf_puts(&raw, "This is a multi-part message in MIME format.\r\n\r\n");
+    kx_buf_puts(&raw, "This is a multi-part message in MIME format.\r\n\r\n");
     if (out->text && out->html) {
         mime_part(&raw, boundary, "text/plain", out->text);
         mime_part(&raw, boundary, "text/html", out->html);
     }
-    api_dbuf_printf(&raw, "--%s--\r\n", boundary);
-    out->raw = api_dbuf_take(&raw);
+    kx_buf_printf(&raw, "--%s--\r\n", boundary);
+    out->raw = kx_buf_take(&raw);
     st = out->raw && out->subject && out->text && out->html ? KX_OK
                                                             : KX_NOMEM;
     if (st != KX_OK)

@@ -1,6 +1,6 @@
-/* digest_int.h - what the digest files share: a growable string buffer,
- * record access, the plan as loaded from STORE_DIGEST, and composing one
- * recipient's message. Not for use outside api/digest*.c. */
+/* digest_int.h - what the digest files share: record access, the plan as
+ * loaded from STORE_DIGEST, and composing one recipient's message. Not for
+ * use outside api/digest*.c. */
 #ifndef API_DIGEST_INT_H
 #define API_DIGEST_INT_H
 
@@ -9,33 +9,13 @@
 #include <time.h>
 
 #include "digest.h"
+#include "util.h"
 
 struct json_object;
 
 #define DIGEST_DEFAULT_BASE_URL "http://127.0.0.1:8080"
 #define DIGEST_DEFAULT_FROM "kxmatch@localhost"
 #define DIGEST_DEFAULT_FROM_NAME "滨州市科协 科技服务平台"
-
-/* ---- strings ------------------------------------------------------------ */
-
-/* A growable NUL-terminated string; after a failed allocation every call
- * is a no-op and oom stays set. */
-struct dbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-};
-
-void api_dbuf_add(struct dbuf *b, const char *s, size_t n);
-void api_dbuf_puts(struct dbuf *b, const char *s);
-void api_dbuf_printf(struct dbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* Appends s with &, <, >, " escaped for HTML. */
-void api_dbuf_html(struct dbuf *b, const char *s);
-/* The string (the caller's to free()), or NULL after an allocation
- * failure; b is emptied either way. */
-char *api_dbuf_take(struct dbuf *b);
-void api_dbuf_free(struct dbuf *b);
 
 /* ---- records and tables ------------------------------------------------- */
 

@@ -1,6 +1,7 @@
 /* digest_plan.c - the week's plan: candidate pairs from the matcher,
  * filtered, assigned exactly under capacities, stored in STORE_DIGEST. */
 #include "assign.h"
+#include "util.h"
 #include "digest_int.h"
 
 #include <json-c/json.h>
@@ -75,15 +76,10 @@ static int need_collect(void *ctx, const char *key, const char *json,
     json_tokener_free(tok);
     if (!o)
         return 0;
-    if (ps->nneeds == ps->capneeds) {
-        size_t cap = ps->capneeds ? ps->capneeds * 2 : 256;
-        struct pneed *v = realloc(ps->needs, cap * sizeof *v);
-        if (!v) {
-            json_object_put(o);
-            return 1;
-        }
-        ps->needs = v;
-        ps->capneeds = cap;
+    if (kx_grow(&ps->needs, &ps->capneeds, ps->nneeds + 1,
+                sizeof *ps->needs, 256) != 0) {
+        json_object_put(o);
+        return 1;
     }
     n = &ps->needs[ps->nneeds++];
     memset(n, 0, sizeof *n);
@@ -121,14 +117,9 @@ static enum kx_status cand_add(struct collector *c, uint32_t need,
 {
     struct pcand *p;
 
-    if (c->ncands == c->capcands) {
-        size_t cap = c->capcands ? c->capcands * 2 : 1024;
-        struct pcand *v = realloc(c->cands, cap * sizeof *v);
-        if (!v)
-            return KX_NOMEM;
-        c->cands = v;
-        c->capcands = cap;
-    }
+    if (kx_grow(&c->cands, &c->capcands, c->ncands + 1,
+                sizeof *c->cands, 1024) != 0)
+        return KX_NOMEM;
     p = &c->cands[c->ncands++];
     p->need = need;
     snprintf(p->partner, sizeof p->partner, "%s", partner);
@@ -536,15 +527,9 @@ static int del_collect(void *ctx, const void *key, size_t klen,
     if (dc->week && !(vlen == strlen(dc->week) &&
                       memcmp(val, dc->week, vlen) == 0))
         return 0;
-    if (dc->n == dc->cap) {
-        size_t cap = dc->cap ? dc->cap * 2 : 64;
-        char **v = realloc(dc->keys, cap * sizeof *v);
-        if (!v) {
-            dc->oom = 1;
-            return 1;
-        }
-        dc->keys = v;
-        dc->cap = cap;
+    if (kx_grow(&dc->keys, &dc->cap, dc->n + 1, sizeof *dc->keys, 64) != 0) {
+        dc->oom = 1;
+        return 1;
     }
     if (!(k = strndup(key, klen))) {
         dc->oom = 1;

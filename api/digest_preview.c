@@ -80,17 +80,17 @@ static enum kx_status viewer_compose(store_txn *t, const taxo *tx,
 static char *redact(const char *s)
 {
     static const char param[] = "token=";
-    struct dbuf b = {0};
+    struct kx_buf b = {0};
     const char *at;
 
     while ((at = strstr(s, param))) {
         at += sizeof param - 1;
-        api_dbuf_add(&b, s, (size_t)(at - s));
-        api_dbuf_puts(&b, API_DIGEST_TOKEN_REDACTED);
+        kx_buf_add(&b, s, (size_t)(at - s));
+        kx_buf_puts(&b, API_DIGEST_TOKEN_REDACTED);
         s = at + strspn(at, "0123456789abcdefABCDEF");
     }
-    api_dbuf_puts(&b, s);
-    return api_dbuf_take(&b);
+    kx_buf_puts(&b, s);
+    return kx_buf_take(&b);
 }
 
 static void add_str(json_object *res, const char *name, const char *val)

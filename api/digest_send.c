@@ -127,38 +127,20 @@ out:
 
 /* ---- delivery ----------------------------------------------------------- */
 
-struct keylist {
-    char **v;
-    size_t n, cap;
-    int oom;
-};
-
 /* Keys of the messages still to send: planned, or sending (in flight when
  * a run stopped). */
 static int collect_unsent(void *ctx, const void *key, size_t klen,
-                           const void *val, size_t vlen)
+                          const void *val, size_t vlen)
 {
-    struct keylist *kl = ctx;
+    struct kx_strv *kl = ctx;
     json_tokener *tok = json_tokener_new();
     json_object *o = tok ? json_tokener_parse_ex(tok, val, (int)vlen) : NULL;
     const char *state = api_digest_str(o, "state");
 
     json_tokener_free(tok);
     if (state && (strcmp(state, "planned") == 0 ||
-                  strcmp(state, "sending") == 0)) {
-        if (kl->n == kl->cap) {
-            size_t cap = kl->cap ? kl->cap * 2 : 64;
-            char **v = realloc(kl->v, cap * sizeof *v);
-            if (!v)
-                kl->oom = 1;
-            else {
-                kl->v = v;
-                kl->cap = cap;
-            }
-        }
-        if (!kl->oom && !(kl->v[kl->n++] = strndup(key, klen)))
-            kl->oom = 1;
-    }
+                  strcmp(state, "sending") == 0))
+        kx_strv_add(kl, key, klen);
     json_object_put(o);
     return kl->oom;
 }
@@ -202,26 +184,6 @@ out:
         return s;
     }
     return store_txn_commit(t);
-}
-
-static int mkdir_p(const char *dir)
-{
-    char buf[4096];
-    size_t n = strlen(dir);
-
-    if (n == 0 || n >= sizeof buf)
-        return -1;
-    memcpy(buf, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char c = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -1;
-        buf[i] = c;
-    }
-    return 0;
 }
 
 /* Writes msg as DIR/<week>_<kind>_<id>.eml, durably, replacing nothing
@@ -327,7 +289,7 @@ enum kx_status api_digest_send(store *st, const char *week_in,
                                struct kx_error *err)
 {
     struct api_digest_counts cnt;
-    struct keylist kl = {0};
+    struct kx_strv kl = {0};
     char week[API_DIGEST_WEEK_MAX], prefix[32];
     api_mail *mail = NULL;
     store_txn *t = NULL;
@@ -355,7 +317,7 @@ enum kx_status api_digest_send(store *st, const char *week_in,
     if (s != KX_OK || kl.n == 0)
         goto out;
     if (o->outbox_dir) {
-        if (mkdir_p(o->outbox_dir) != 0) {
+        if (kx_mkdir_p(o->outbox_dir) != 0) {
             s = kx_error_set(err, KX_IO, "outbox", "cannot create %s: %s",
                              o->outbox_dir, strerror(errno));
             goto out;
@@ -443,9 +405,7 @@ enum kx_status api_digest_send(store *st, const char *week_in,
     }
 out:
     api_mail_close(mail);
-    for (size_t i = 0; i < kl.n; i++)
-        free(kl.v[i]);
-    free(kl.v);
+    kx_strv_free(&kl);
     if (lock >= 0)
         close(lock);
     if (store_txn_begin(st, 0, &t) == KX_OK) {

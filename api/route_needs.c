@@ -1,6 +1,7 @@
 /* route_needs.c - the needs of enterprises: POST /v1/needs, GET /v1/needs,
  * GET, PUT, DELETE /v1/needs/{id} and GET /v1/needs/{id}/matches. */
 #include "reply.h"
+#include "util.h"
 #include "server.h"
 
 #include <json-c/json.h>
@@ -572,15 +573,9 @@ static int keys_add(void *vctx, const char *key)
 
     if (k->prefix && strncmp(key, k->prefix, strlen(k->prefix)) != 0)
         return 0;
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? 2 * k->cap : 64;
-        char **v = realloc(k->v, cap * sizeof *v);
-        if (!v) {
-            k->st = KX_NOMEM;
-            return 1;
-        }
-        k->v = v;
-        k->cap = cap;
+    if (kx_grow(&k->v, &k->cap, k->n + 1, sizeof *k->v, 64) != 0) {
+        k->st = KX_NOMEM;
+        return 1;
     }
     if (!(k->v[k->n] = strdup(key))) {
         k->st = KX_NOMEM;

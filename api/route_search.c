@@ -1,6 +1,7 @@
 /* route_search.c - GET /v1/search: full-text search with filters, snippets
  * and facet counts, cut to what the caller's role may see. */
 #include "reply.h"
+#include "util.h"
 #include "server.h"
 
 #include <json-c/json.h>
@@ -214,15 +215,9 @@ static int ents_add(void *vctx, const char *key)
 
     if (strncmp(key, "enterprise:", 11) != 0)
         return 0;
-    if (e->n + 1 >= e->cap) {
-        size_t cap = e->cap ? 2 * e->cap : 64;
-        char **v = realloc(e->v, cap * sizeof *v);
-        if (!v) {
-            e->st = KX_NOMEM;
-            return 1;
-        }
-        e->v = v;
-        e->cap = cap;
+    if (kx_grow(&e->v, &e->cap, e->n + 2, sizeof *e->v, 64) != 0) {
+        e->st = KX_NOMEM;
+        return 1;
     }
     if (!(e->v[e->n] = strdup(key))) {
         e->st = KX_NOMEM;

@@ -2,6 +2,7 @@
  * industry: needs posted, results published, matches brokered, agreements
  * signed; and the pipeline funnel. Only what the caller may see counts. */
 #include "reply.h"
+#include "util.h"
 #include "server.h"
 
 #include <json-c/json.h>
@@ -30,14 +31,8 @@ static struct row *row_get(struct table *tb, const char *code)
     for (size_t i = 0; i < tb->n; i++)
         if (strcmp(tb->v[i].code, code) == 0)
             return &tb->v[i];
-    if (tb->n == tb->cap) {
-        size_t cap = tb->cap ? 2 * tb->cap : 32;
-        struct row *v = realloc(tb->v, cap * sizeof *v);
-        if (!v)
-            return NULL;
-        tb->v = v;
-        tb->cap = cap;
-    }
+    if (kx_grow(&tb->v, &tb->cap, tb->n + 1, sizeof *tb->v, 32) != 0)
+        return NULL;
     memset(&tb->v[tb->n], 0, sizeof tb->v[0]);
     snprintf(tb->v[tb->n].code, sizeof tb->v[0].code, "%s", code);
     return &tb->v[tb->n++];
@@ -116,15 +111,10 @@ static int collect_key(void *vctx, const char *key)
 {
     struct stats *s = vctx;
 
-    if (s->keys.n == s->keys.cap) {
-        size_t cap = s->keys.cap ? 2 * s->keys.cap : 128;
-        char **v = realloc(s->keys.v, cap * sizeof *v);
-        if (!v) {
-            s->st = KX_NOMEM;
-            return 1;
-        }
-        s->keys.v = v;
-        s->keys.cap = cap;
+    if (kx_grow(&s->keys.v, &s->keys.cap, s->keys.n + 1,
+                sizeof *s->keys.v, 128) != 0) {
+        s->st = KX_NOMEM;
+        return 1;
     }
     if (!(s->keys.v[s->keys.n] = strdup(key))) {
         s->st = KX_NOMEM;
@@ -176,15 +166,10 @@ static enum kx_status count_needs(struct stats *s)
             record_free(rec);
             continue;
         }
-        if (s->nneeds == s->capneeds) {
-            size_t cap = s->capneeds ? 2 * s->capneeds : 128;
-            struct seen *v = realloc(s->needs, cap * sizeof *v);
-            if (!v) {
-                record_free(rec);
-                return KX_NOMEM;
-            }
-            s->needs = v;
-            s->capneeds = cap;
+        if (kx_grow(&s->needs, &s->capneeds, s->nneeds + 1,
+                    sizeof *s->needs, 128) != 0) {
+            record_free(rec);
+            return KX_NOMEM;
         }
         sn = &s->needs[s->nneeds++];
         memset(sn, 0, sizeof *sn);

@@ -1,6 +1,7 @@
 /* ingest.c - `kxmatch index`: validate whole files first, then write them
  * to LMDB in batches with Xapian following (see index.h on crash safety). */
 #include "index_int.h"
+#include "util.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -233,31 +234,20 @@ struct walk {
     uint64_t ord;        /* records: ordinal of the current one */
     struct chunk_item item[CHUNK_CHANGES];
     size_t n;
-    char *buf;
-    size_t blen, bcap;
+    struct kx_buf buf;    /* keys and JSON, each NUL-terminated */
     enum kx_status st;
 };
 
 static size_t walk_put(struct walk *w, const char *s, size_t n)
 {
-    size_t at = w->blen;
+    size_t at = w->buf.n;
 
-    if (w->blen + n + 1 > w->bcap) {
-        size_t cap = w->bcap ? w->bcap : 65536;
-        char *p;
-
-        while (cap < w->blen + n + 1)
-            cap *= 2;
-        if (!(p = realloc(w->buf, cap))) {
-            w->st = KX_NOMEM;
-            return 0;
-        }
-        w->buf = p;
-        w->bcap = cap;
+    kx_buf_add(&w->buf, s, n);
+    kx_buf_add(&w->buf, "", 1); /* the terminator, kept in the buffer */
+    if (w->buf.oom) {
+        w->st = KX_NOMEM;
+        return 0;
     }
-    memcpy(w->buf + at, s, n);
-    w->buf[at + n] = '\0';
-    w->blen += n + 1;
     return at;
 }
 
@@ -278,7 +268,7 @@ static int collect_change(void *vctx, uint64_t seq, const char *key)
     it = &w->item[w->n];
     it->seq = seq;
     /* offset 0 is never a record: the buffer starts with a NUL */
-    if (!w->blen)
+    if (!w->buf.n)
         walk_put(w, "", 0);
     it->key = walk_put(w, key, strlen(key));
     st = store_record_get(w->t, key, &json, &len);
@@ -316,7 +306,7 @@ static enum kx_status shard_changes(struct shard *s, struct walk *w)
 
     while (s->st == KX_OK && s->next <= w->upto) {
         w->n = 0;
-        w->blen = 0;
+        w->buf.n = 0;
         w->st = KX_OK;
         if ((s->st = store_txn_begin(st, 0, &w->t)) != KX_OK)
             break;
@@ -333,8 +323,8 @@ static enum kx_status shard_changes(struct shard *s, struct walk *w)
         for (size_t i = 0; i < w->n && s->st == KX_OK; i++) {
             const struct chunk_item *it = &w->item[i];
 
-            s->st = shard_apply(s, w->buf + it->key,
-                                it->json ? w->buf + it->json : NULL,
+            s->st = shard_apply(s, w->buf.p + it->key,
+                                it->json ? w->buf.p + it->json : NULL,
                                 it->len);
             s->next = it->seq + 1;
         }
@@ -398,7 +388,7 @@ static void *shard_main(void *arg)
         xap_close(s->db);
         s->db = NULL;
     }
-    free(w.buf);
+    kx_buf_free(&w.buf);
     return NULL;
 }
 

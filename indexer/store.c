@@ -1,6 +1,7 @@
 /* store.c - the LMDB environment of a data directory: records, postings,
  * metadata, change log and plain tables (see store.h for the layout). */
 #include "store.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -71,27 +72,6 @@ static enum kx_status mdb_status(int rc, const char *what)
     default:
         return KX_IO;
     }
-}
-
-static int mkdir_p(const char *path)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-
-    if (n == 0 || n >= sizeof buf)
-        return -1;
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
 }
 
 static enum kx_status check_format(store *s, int create, struct kx_error *err)
@@ -233,7 +213,7 @@ enum kx_status store_open(const char *dir, unsigned flags, store **out,
                                 "no kxmatch data directory at %s "
                                 "(run `kxmatch index --db %s FILE` first)",
                                 dir, dir);
-        if (mkdir_p(path) != 0)
+        if (kx_mkdir_p(path) != 0)
             return kx_error_set(err, KX_IO, "", "cannot create %s: %s", path,
                                 strerror(errno));
     }

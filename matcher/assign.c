@@ -1,6 +1,7 @@
 /* assign.c - the weekly assignment as a min-cost flow (see assign.h), and
  * the greedy baseline. */
 #include "assign.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -289,14 +290,8 @@ static enum kx_status heap_push(struct net *g, int64_t d, uint32_t v)
 {
     size_t i;
 
-    if (g->hn == g->hcap) {
-        size_t cap = g->hcap ? g->hcap * 2 : 1024;
-        struct heap_item *h = realloc(g->heap, cap * sizeof *h);
-        if (!h)
-            return KX_NOMEM;
-        g->heap = h;
-        g->hcap = cap;
-    }
+    if (kx_grow(&g->heap, &g->hcap, g->hn + 1, sizeof *g->heap, 1024) != 0)
+        return KX_NOMEM;
     i = g->hn++;
     g->heap[i].d = d;
     g->heap[i].v = v;

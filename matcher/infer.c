@@ -1,5 +1,6 @@
 /* infer.c - codes from text through taxonomy names (see infer.h). */
 #include "infer.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,14 +34,8 @@ struct build_ctx {
 static enum kx_status plist_add(struct plist *l, const char *s, size_t len,
                                 const char *code, enum taxo_kind k, int level)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 1024;
-        struct pat *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return KX_NOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (kx_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v, 1024) != 0)
+        return KX_NOMEM;
     l->v[l->n].s = strndup(s, len);
     if (!l->v[l->n].s)
         return KX_NOMEM;

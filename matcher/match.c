@@ -1,6 +1,7 @@
 /* match.c - ranking partners for a need and needs for a partner: query
  * building, the candidate pool, full scoring and the explanation. */
 #include "match.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -242,15 +243,9 @@ static int collect_term(void *vctx, const struct text_token *tok)
 
     if (tok->len >= 64)
         return 0;
-    if (q->n == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 256;
-        struct qterm *v = realloc(q->v, cap * sizeof *v);
-        if (!v) {
-            q->st = KX_NOMEM;
-            return 1;
-        }
-        q->v = v;
-        q->cap = cap;
+    if (kx_grow(&q->v, &q->cap, q->n + 1, sizeof *q->v, 256) != 0) {
+        q->st = KX_NOMEM;
+        return 1;
     }
     q->v[q->n].term = strndup(tok->s, tok->len);
     if (!q->v[q->n].term) {
