@@ -46,8 +46,9 @@ enum ftype {
     FT_DATETIME, /* ISO 8601 date or date-time */
     FT_DATE,     /* YYYY-MM-DD */
     FT_BOOL,
-    FT_INT,      /* lo..hi; equal to dflt (if has_dflt) is left out */
-    FT_NUMBER,   /* finite, >= 0 */
+    FT_INT,      /* int member: a JSON integer lo..hi; equal to idflt (if
+                  * has_dflt) is left out */
+    FT_INT64,    /* the same into an int64_t member */
     FT_KEY,      /* "kind:id" with kind in the mask aux */
     FT_KEYS,     /* array of those */
     FT_DELETED   /* handled before the others */
@@ -62,7 +63,9 @@ struct field {
     unsigned aux;            /* taxo kind, or kind mask of a reference */
     const char *const *vals; /* FT_ENUM, NULL-terminated */
     const char *dflt;        /* FT_ENUM default */
-    int lo, hi, idflt, has_dflt;
+    int64_t lo, hi;          /* FT_INT, FT_INT64 */
+    int idflt, has_dflt;
+    const char *unit;        /* what an integer counts, for messages */
 };
 
 static const char *const v_lang[] = {"zh", "en", NULL};
@@ -100,8 +103,9 @@ static const struct field fields[] = {
     {.name = "title", .kinds = K_PERSON, .type = FT_STR, .off = OFF(title)},
     {.name = "roles", .kinds = K_PERSON, .type = FT_STRS, .off = OFF(roles)},
     {.name = "capacity", .kinds = K_PERSON, .type = FT_INT,
-     .off = OFF(capacity), .lo = 0, .hi = INT_MAX,
-     .idflt = KX_DEFAULT_CAPACITY, .has_dflt = 1},
+     .off = OFF(capacity), .lo = 0, .hi = KX_CAPACITY_MAX,
+     .idflt = KX_DEFAULT_CAPACITY, .has_dflt = 1,
+     .unit = "matches per week"},
     {.name = "conflicts", .kinds = K_PERSON, .type = FT_KEYS,
      .off = OFF(conflicts), .aux = K(ENTERPRISE)},
     {.name = "academy", .kinds = K(ACADEMICIAN), .type = FT_STR,
@@ -125,15 +129,16 @@ static const struct field fields[] = {
      .off = OFF(visibility), .vals = v_vis, .dflt = "public"},
     {.name = "status", .kinds = K(NEED), .type = FT_ENUM, .off = OFF(status),
      .vals = v_status, .dflt = "open"},
-    {.name = "budget", .kinds = K(NEED), .type = FT_NUMBER,
-     .off = OFF(budget)},
+    {.name = "budget", .kinds = K(NEED), .type = FT_INT64,
+     .off = OFF(budget), .lo = 0, .hi = KX_BUDGET_MAX, .unit = "yuan"},
     {.name = "deadline", .kinds = K(NEED), .type = FT_DATE,
      .off = OFF(deadline)},
     /* result */
     {.name = "owner", .kinds = K(RESULT), .type = FT_KEY, .off = OFF(owner),
      .aux = K_PERSON | K(SOCIETY)},
     {.name = "trl", .kinds = K(RESULT), .type = FT_INT, .off = OFF(trl),
-     .lo = 1, .hi = 9},
+     .lo = KX_TRL_MIN, .hi = KX_TRL_MAX,
+     .unit = "technology readiness level"},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -602,14 +607,14 @@ static void shortest(double d, char *buf, size_t n)
         *p = '.';
 }
 
-static struct json_object *number_new(double d, int keep_double)
+/* A finite double in its canonical spelling; a double stays one when read
+ * again, so an integral value gets ".0". */
+static struct json_object *double_new(double d)
 {
     char buf[40];
 
-    if (!keep_double && d == floor(d) && fabs(d) < 9007199254740992.0)
-        return json_object_new_int64((int64_t)d);
     shortest(d, buf, sizeof buf - 2);
-    if (keep_double && !strpbrk(buf, ".eEn"))
+    if (!strpbrk(buf, ".eE"))
         strcat(buf, ".0");
     return json_object_new_double_s(d, buf);
 }
@@ -634,6 +639,18 @@ static enum kx_status want_string(struct json_object *v, const char *field,
         return bad(err, KX_BADINPUT, field, "expected %s, got %s", what,
                    got(v, g, sizeof g));
     return check_cstr(v, field, err);
+}
+
+/* Refuses shown as the value of the integer field f, giving its rule;
+ * note, if not NULL, says what else is wrong with it. */
+static enum kx_status int_bad(struct kx_error *err, const struct field *f,
+                              const char *shown, const char *note)
+{
+    return bad(err, KX_BADINPUT, f->name, "expected an integer from %lld to "
+               "%lld%s%s%s, got %s%s%s%s", (long long)f->lo,
+               (long long)f->hi, f->unit ? " (" : "", f->unit ? f->unit : "",
+               f->unit ? ")" : "", shown, note ? " (" : "", note ? note : "",
+               note ? ")" : "");
 }
 
 static int blank(const char *s)
@@ -871,36 +888,28 @@ static enum kx_status do_field(struct build *b, const struct field *f,
         return add(b->out, f->name,
                    json_object_new_boolean(*(int *)slot), REC_KEY_FLAGS,
                    b->err);
-    case FT_INT: {
-        int64_t i = json_object_get_int64(v);
+    case FT_INT:
+    case FT_INT64: {
+        int64_t i;
 
-        if (!json_object_is_type(v, json_type_int) || i < f->lo ||
-            i > f->hi) {
-            if (f->hi == INT_MAX)
-                return bad(b->err, KX_BADINPUT, f->name, "expected an "
-                           "integer >= %d, got %s", f->lo,
-                           got(v, g, sizeof g));
-            return bad(b->err, KX_BADINPUT, f->name, "expected an integer "
-                       "from %d to %d, got %s", f->lo, f->hi,
-                       got(v, g, sizeof g));
-        }
-        *(int *)slot = (int)i;
+        /* A double was written with a fraction or an exponent: never an
+         * integer field's value, whatever it would round to, and never
+         * converted. A json-c int is exact (record_numbers_check saw to
+         * that for text) and reads as INT64_MAX when it is a larger
+         * uint64: out of range either way. */
+        if (!json_object_is_type(v, json_type_int))
+            return int_bad(b->err, f, got(v, g, sizeof g), NULL);
+        i = json_object_get_int64(v);
+        if (i < f->lo || i > f->hi)
+            return int_bad(b->err, f, got(v, g, sizeof g), NULL);
+        if (f->type == FT_INT)
+            *(int *)slot = (int)i;
+        else
+            *(int64_t *)slot = i;
         if (f->has_dflt && i == f->idflt)
             return KX_OK;
         return add(b->out, f->name, json_object_new_int64(i), REC_KEY_FLAGS,
                    b->err);
-    }
-    case FT_NUMBER: {
-        double d = json_object_get_double(v);
-
-        if ((!json_object_is_type(v, json_type_int) &&
-             !json_object_is_type(v, json_type_double)) || !isfinite(d) ||
-            d < 0)
-            return bad(b->err, KX_BADINPUT, f->name, "expected a number >= "
-                       "0, got %s", got(v, g, sizeof g));
-        *(double *)slot = d == 0 ? 0 : d;   /* -0 is 0 */
-        return add(b->out, f->name, number_new(*(double *)slot, 0),
-                   REC_KEY_FLAGS, b->err);
     }
     case FT_DELETED:
         return KX_OK;   /* false: nothing to keep */
@@ -962,7 +971,7 @@ static enum kx_status x_copy(struct json_object *v, int depth,
         if (!isfinite(d))
             return bad(err, KX_BADINPUT, field, "expected a finite number, "
                        "got %s", got(v, g, sizeof g));
-        *out = number_new(d == 0 ? 0 : d, 1);
+        *out = double_new(d == 0 ? 0 : d);   /* -0.0 is 0.0 */
         break;
     }
     case json_type_string:
@@ -1698,6 +1707,207 @@ static enum kx_status bad_utf8(const char *json, size_t len,
     return bad(err, KX_BADINPUT, field, "%s at byte %zu", what, at);
 }
 
+/* ---- numbers as written --------------------------------------------- */
+
+/* json-c reads numbers more loosely than JSON does, JSON_TOKENER_STRICT or
+ * not: "5.", "5.e3", "00", "-01", NaN and Infinity pass, and an integer
+ * beyond 64 bits becomes the nearest one that fits, without a word. What
+ * a record keeps must be what it says, so each number is checked as
+ * written before json-c's reading of it is used. */
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* NULL if s[0..n) is a JSON number whose value json-c keeps: an integer
+ * in -2^63..2^64-1, or one with a fraction or exponent (a double). Else
+ * what is wrong with it; *range says it is a well-formed integer that
+ * does not fit. */
+static const char *number_why(const char *s, size_t n, int *range)
+{
+    static const char pos_lim[] = "18446744073709551615";   /* 2^64 - 1 */
+    static const char neg_lim[] = "9223372036854775808";    /* -(-2^63) */
+    size_t i = 0, d, nd, ll;
+    int neg = 0, whole = 1;
+    const char *lim;
+
+    *range = 0;
+    if (i < n && s[i] == '-') {
+        neg = 1;
+        i++;
+    }
+    if (i < n && is_alpha(s[i]))
+        return "not a JSON number: NaN and Infinity are not JSON";
+    d = i;
+    while (i < n && is_digit(s[i]))
+        i++;
+    nd = i - d;
+    if (!nd)
+        return "not a JSON number: it must start with a digit";
+    if (nd > 1 && s[d] == '0')
+        return "not a JSON number: no leading zeros";
+    if (i < n && s[i] == '.') {
+        size_t f = ++i;
+
+        whole = 0;
+        while (i < n && is_digit(s[i]))
+            i++;
+        if (i == f)
+            return "not a JSON number: a '.' must have digits after it";
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        size_t e;
+
+        whole = 0;
+        if (++i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        e = i;
+        while (i < n && is_digit(s[i]))
+            i++;
+        if (i == e)
+            return "not a JSON number: an exponent must have digits";
+    }
+    if (i < n)
+        return "not a JSON number";
+    lim = neg ? neg_lim : pos_lim;
+    ll = strlen(lim);
+    if (whole && (nd > ll || (nd == ll && memcmp(s + d, lim, ll) > 0))) {
+        *range = 1;
+        return "an integer outside -2^63..2^64-1, which json-c cannot hold";
+    }
+    return NULL;
+}
+
+/* A number token number_why refuses, and where it is. */
+struct num_at {
+    size_t at, len;          /* the token */
+    size_t key_at, key_len;  /* raw name of the top-level member holding
+                              * it (key_len 0: none) */
+    int direct;              /* the member's value itself */
+    int range;               /* well-formed, but too large to hold */
+    const char *why;
+};
+
+/* Finds the first bad number in s[0..n): 1 and *b filled, or 0. Like
+ * scan_raw it knows strings and brackets only, and json-c's own checks
+ * stand for the rest; tokens end where JSON text says they do. */
+static int number_find(const char *s, size_t n, struct num_at *b)
+{
+    size_t i = 0, key_at = 0, key_len = 0;
+    int depth = 0;
+    char last = 0;   /* the last token at depth 1: '{' ',' ':' or 'v' */
+
+    while (i < n) {
+        char c = s[i];
+
+        if (c == '"' || c == '\'') {
+            size_t start = i++, bs;
+
+            /* the closing quote is the next one not preceded by an odd
+             * run of backslashes; memchr keeps long text cheap */
+            for (;;) {
+                const char *q = memchr(s + i, c, n - i);
+
+                if (!q)
+                    return 0;   /* unterminated: json-c says so */
+                i = (size_t)(q - s);
+                for (bs = 0; i - bs > start + 1 && s[i - bs - 1] == '\\';)
+                    bs++;
+                i++;
+                if (bs % 2 == 0)
+                    break;
+            }
+            if (depth == 1 && (last == '{' || last == ',')) {
+                key_at = start;
+                key_len = i - start;
+            }
+            if (depth == 1)
+                last = 'v';
+            continue;
+        }
+        if (is_digit(c) || c == '-' || is_alpha(c)) {
+            size_t start = i, len;
+            int range = 0;
+            const char *why;
+
+            while (i < n && (is_digit(s[i]) || is_alpha(s[i]) ||
+                             s[i] == '.' || s[i] == '+' || s[i] == '-'))
+                i++;
+            len = i - start;
+            if ((len == 4 && (memcmp(s + start, "true", 4) == 0 ||
+                              memcmp(s + start, "null", 4) == 0)) ||
+                (len == 5 && memcmp(s + start, "false", 5) == 0))
+                why = NULL;
+            else
+                why = number_why(s + start, len, &range);
+            if (why) {
+                b->at = start;
+                b->len = len;
+                b->key_at = depth >= 1 ? key_at : 0;
+                b->key_len = depth >= 1 ? key_len : 0;
+                b->direct = depth == 1 && last == ':';
+                b->range = range;
+                b->why = why;
+                return 1;
+            }
+            if (depth == 1)
+                last = 'v';
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            if (++depth == 1)
+                last = '{';
+        } else if (c == '}' || c == ']') {
+            if (--depth == 1)
+                last = 'v';
+        } else if ((c == ',' || c == ':') && depth == 1) {
+            last = c;
+        }
+        i++;
+    }
+    return 0;
+}
+
+/* The message for a bad number: an integer field's rule when it is that
+ * field's value, else what is wrong, in the member that holds it. */
+static enum kx_status number_bad(const char *json, const struct num_at *b,
+                                 struct kx_error *err)
+{
+    char name[REC_QBUF] = "", fb[sizeof err->field];
+    char shown[REC_GOT_MAX + 4];
+    const struct field *f = NULL;
+    size_t cut = clip_len(json + b->at, b->len, REC_GOT_MAX);
+
+    snprintf(shown, sizeof shown, "%.*s%s", (int)cut, json + b->at,
+             cut < b->len ? "..." : "");
+    if (b->key_len) {
+        key_decode(json + b->key_at, b->key_len, name, sizeof name);
+        f = b->direct ? field_find(name) : NULL;
+    }
+    if (f && (f->type == FT_INT || f->type == FT_INT64))
+        return int_bad(err, f, shown, b->range ? NULL : b->why);
+    return bad(err, KX_BADINPUT, clip_field(name, fb), "%s at byte %zu is "
+               "%s", shown, b->at, b->why);
+}
+
+enum kx_status record_numbers_check(const char *json, size_t len,
+                                    struct kx_error *err)
+{
+    struct num_at b;
+
+    if (!json)
+        return len ? bad(err, KX_BADINPUT, "", "no input") : KX_OK;
+    if (!number_find(json, len, &b))
+        return KX_OK;
+    return number_bad(json, &b, err);
+}
+
 static size_t ws_span(const char *s, size_t n)
 {
     size_t i = 0;
@@ -1714,6 +1924,7 @@ enum kx_status record_parse(const char *json, size_t len, const taxo *t,
     struct json_tokener *tok = NULL;
     struct json_object *obj = NULL;
     enum json_tokener_error je;
+    struct num_at nb;
     size_t end;
     enum kx_status st;
 
@@ -1748,6 +1959,12 @@ enum kx_status record_parse(const char *json, size_t len, const taxo *t,
         st = bad(err, KX_BADINPUT, "", "expected a JSON object, got null");
         goto out;
     }
+    if (!obj && je == json_tokener_error_parse_number &&
+        number_find(json, len, &nb) && nb.at <= end) {
+        /* the number json-c stopped at, named by its field */
+        st = number_bad(json, &nb, err);
+        goto out;
+    }
     if (!obj) {
         if (je == json_tokener_continue && ws_span(json, len) == len)
             st = bad(err, KX_BADINPUT, "", "malformed JSON: empty input");
@@ -1770,6 +1987,10 @@ enum kx_status record_parse(const char *json, size_t len, const taxo *t,
     if (!json_object_is_type(obj, json_type_object)) {
         st = bad(err, KX_BADINPUT, "", "expected a JSON object, got %s",
                  type_name(obj));
+        goto out;
+    }
+    if (number_find(json, len, &nb)) {
+        st = number_bad(json, &nb, err);
         goto out;
     }
     st = check_dups(json, len, obj, err);

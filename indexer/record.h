@@ -5,6 +5,7 @@
 #define RECORD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kx.h"
 #include "taxo.h"
@@ -30,6 +31,14 @@ enum kx_kind {
 #define KX_TEXT_MAX 65536       /* text: at most 64 KiB of UTF-8 */
 #define KX_LINE_MAX (1u << 20)  /* one JSON line: at most 1 MiB */
 #define KX_DEFAULT_CAPACITY 3
+/* The numeric fields, all integers (README.md, record format): budget in
+ * yuan, at most 10^15 so that any JSON reader holding numbers as doubles
+ * (JavaScript) gets it exactly; capacity up to what the profile's i32
+ * holds; trl a technology readiness level. */
+#define KX_BUDGET_MAX 1000000000000000LL
+#define KX_CAPACITY_MAX 2147483647
+#define KX_TRL_MIN 1
+#define KX_TRL_MAX 9
 
 /* "expert", ...; NULL for an out-of-range kind. Static. */
 const char *record_kind_name(enum kx_kind k);
@@ -79,18 +88,21 @@ struct kx_record {
     int has_kexie;            /* -1 absent, 0, 1 */
     /* need */
     const char *enterprise, *visibility, *status, *deadline;
-    double budget;            /* -1 if absent */
+    int64_t budget;           /* yuan, 0..KX_BUDGET_MAX; -1 if absent */
     /* result */
     const char *owner;
-    int trl;                  /* 0 if absent */
+    int trl;                  /* KX_TRL_MIN..KX_TRL_MAX; 0 if absent */
 
     struct json_object *obj;  /* canonical JSON, owned */
 };
 
 /* Parses one JSON object (json[0..len), UTF-8) and validates it completely:
- * JSON syntax, UTF-8, kind, id, required fields, types, enumerations, text
- * size, every code against t (t may be NULL to skip code checks), reference
- * syntax ("kind:id" of an allowed kind), unknown fields (only x_* allowed).
+ * JSON syntax (numbers as written: see record_numbers_check), UTF-8, kind,
+ * id, required fields, types, enumerations, text size, integer fields
+ * (budget, capacity, trl: a JSON integer in the field's range, no
+ * fraction or exponent), every code against t (t may be NULL to skip code
+ * checks), reference syntax ("kind:id" of an allowed kind), unknown
+ * fields (only x_* allowed).
  * A record with "deleted": true needs only kind and id.
  * Duplicate top-level keys are an error. On failure returns KX_BADINPUT
  * (or KX_TOOLARGE for oversized text/line) with err->field and err->msg
@@ -101,12 +113,27 @@ enum kx_status record_parse(const char *json, size_t len, const taxo *t,
                             struct kx_record **out, struct kx_error *err);
 
 /* Builds a record from an already-parsed object, with the same validation
- * as record_parse (except duplicate keys, which json-c has already
- * dropped). obj stays the caller's: the record keeps its own copy. */
+ * as record_parse except what needs the text: duplicate keys, which json-c
+ * has already dropped, and numbers as written (a caller that has the text
+ * runs record_numbers_check on it first). An integer field still takes
+ * only a json-c int in range, never a double. obj stays the caller's: the
+ * record keeps its own copy. */
 enum kx_status record_from_json(struct json_object *obj, const taxo *t,
                                 struct kx_record **out, struct kx_error *err);
 
 void record_free(struct kx_record *r);
+
+/* Checks every number in the JSON text json[0..len) as written, since
+ * json-c reads more than JSON and changes some of what it reads: "5.",
+ * "00", "-01", NaN and Infinity are refused, and so is an integer outside
+ * -2^63..2^64-1, which json-c would silently clamp. A bad number is
+ * named by the top-level member it is in; the value of an integer field
+ * (budget, capacity, trl) is refused with that field's rule. Returns KX_OK,
+ * or KX_BADINPUT with err->field and err->msg (byte offsets 0-based).
+ * Strings and brackets are followed, not checked: pair it with a JSON
+ * parser. */
+enum kx_status record_numbers_check(const char *json, size_t len,
+                                    struct kx_error *err);
 
 /* ---- profiles: what ranking reads of a candidate ----------------------
  *
