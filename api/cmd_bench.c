@@ -231,7 +231,8 @@ static enum kx_status bench_match(match_ctx *ctx, const struct lines *keys,
             match_result_free(res);
             if (run > 0)
                 s.lat[i] = now_ms() - t0;
-            if (st != KX_OK && st != KX_BADINPUT && st != KX_NOTFOUND) {
+            if (st != KX_OK && st != KX_BADINPUT && st != KX_CONFLICT &&
+                st != KX_NOTFOUND) {
                 *err = e;
                 goto out;
             }

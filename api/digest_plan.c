@@ -152,8 +152,8 @@ static void *collect_run(void *arg)
         req.kinds = MATCH_PARTNER_KINDS;
         req.no_terms = 1; /* the plan keeps pairs and scores only */
         st = match_need(c->m, &req, &res, &c->err);
-        if (st == KX_BADINPUT || st == KX_NOTFOUND)
-            continue; /* nothing to match on: no candidates */
+        if (st == KX_BADINPUT || st == KX_CONFLICT || st == KX_NOTFOUND)
+            continue; /* closed, or nothing to match on: no candidates */
         if (st != KX_OK) {
             c->st = st;
             break;
