@@ -182,6 +182,30 @@ enum MHD_Result api_route_metrics(struct api_req *r)
                   "concurrent request at most).\n# TYPE kxmatch_read_slots "
                   "gauge\nkxmatch_read_slots %zu\n", r->srv->nslots);
     pthread_mutex_unlock(&r->srv->plock);
+    pthread_mutex_lock(&r->srv->conn_lock);
+    sb_printf(&b, "# HELP kxmatch_connections_open Client connections open, "
+                  "this one included.\n# TYPE kxmatch_connections_open "
+                  "gauge\nkxmatch_connections_open %zu\n",
+              r->srv->conn_open);
+    pthread_mutex_unlock(&r->srv->conn_lock);
+    sb_printf(&b, "# HELP kxmatch_connections_limit Connections open at "
+                  "once at most, in all and from one client address.\n"
+                  "# TYPE kxmatch_connections_limit gauge\n"
+                  "kxmatch_connections_limit{scope=\"total\"} %u\n"
+                  "kxmatch_connections_limit{scope=\"per_address\"} %u\n"
+                  "# HELP kxmatch_connections_accepted_total Client "
+                  "connections accepted.\n"
+                  "# TYPE kxmatch_connections_accepted_total counter\n"
+                  "kxmatch_connections_accepted_total %lu\n"
+                  "# HELP kxmatch_connections_reaped_total Connections the "
+                  "server shut: request headers or body not in by their "
+                  "deadline, or waiting longest while the pool was nearly "
+                  "full.\n# TYPE kxmatch_connections_reaped_total counter\n",
+              r->srv->conn_max, r->srv->conn_per_ip,
+              atomic_load(&m->conns_accepted));
+    for (int i = 0; i < API_REAP_LAST; i++)
+        sb_printf(&b, "kxmatch_connections_reaped_total{reason=\"%s\"} %lu\n",
+                  api_reap_name(i), atomic_load(&m->conns_reaped[i]));
     sb_printf(&b, "# HELP kxmatch_uptime_seconds Seconds since the server "
                   "started.\n# TYPE kxmatch_uptime_seconds gauge\n"
                   "kxmatch_uptime_seconds %.1f\n", api_now() - r->srv->started);

@@ -1,15 +1,19 @@
 /* server.c - the HTTP server: libmicrohttpd set-up, the route table and
- * dispatch, request bodies and parameters, per-thread read slots and the
- * one writer. */
+ * dispatch, request bodies and parameters, per-thread read slots, the one
+ * writer, and the connection limits and deadlines. */
 #include "server.h"
 #include "reply.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -355,8 +359,247 @@ enum kx_status api_req_body(struct api_req *r, json_object **out,
         return kx_error_set(err, KX_BADINPUT, "body",
                             "expected a JSON object as the request body");
     }
+    /* json-c reads more than JSON (5., 00, NaN) and clamps big integers:
+     * the numbers are checked as written, as `index` checks them. */
+    if (record_numbers_check(r->body, r->blen, err) != KX_OK) {
+        json_object_put(o);
+        return KX_BADINPUT;
+    }
     *out = o;
     return KX_OK;
+}
+
+/* ---- connections: limits and deadlines ----------------------------------- */
+
+/* libmicrohttpd's own timeout starts again with every byte, so a client
+ * that sends its headers a byte at a time keeps its connection for ever,
+ * and a thousand such clients kept every connection there was. Hence the
+ * deadlines below, counted from when a phase began, whatever trickles in.
+ *
+ * A connection is ended from outside its worker thread with shutdown():
+ * the worker reads end-of-file and closes it as if the client had gone.
+ * libmicrohttpd reports the close (on_connection) before it closes the
+ * descriptor, and both run under conn_lock, so a tracked fd is never one
+ * already reused for something else. */
+
+/* How often the reaper looks: the precision of the deadlines. */
+#define REAP_MS 250
+
+enum conn_phase {
+    PH_HEADERS, /* waiting for request headers, also between requests */
+    PH_BODY,    /* headers in, waiting for the rest of the body */
+    PH_REPLY    /* ours: the handler runs or the reply goes out */
+};
+
+struct api_conn {
+    int fd;
+    enum conn_phase phase;
+    double since;               /* api_now() when the phase began */
+    int shut;                   /* shut down by us, not closed yet */
+    struct api_conn *prev, *next;
+};
+
+static const char *const reap_names[API_REAP_LAST] = {
+    "header_timeout", "body_timeout", "reserve"};
+
+const char *api_reap_name(int i)
+{
+    return i >= 0 && i < API_REAP_LAST ? reap_names[i] : "none";
+}
+
+static void conn_unlink(struct api_server *s, struct api_conn *cn)
+{
+    if (cn->prev)
+        cn->prev->next = cn->next;
+    else
+        s->conn_head = cn->next;
+    if (cn->next)
+        cn->next->prev = cn->prev;
+    else
+        s->conn_tail = cn->prev;
+    cn->prev = cn->next = NULL;
+}
+
+/* Appending whenever a phase begins, with 'since' read under conn_lock,
+ * keeps the list ordered by 'since'. */
+static void conn_append(struct api_server *s, struct api_conn *cn)
+{
+    cn->prev = s->conn_tail;
+    cn->next = NULL;
+    if (s->conn_tail)
+        s->conn_tail->next = cn;
+    else
+        s->conn_head = cn;
+    s->conn_tail = cn;
+}
+
+/* Under conn_lock. */
+static void conn_shut(struct api_server *s, struct api_conn *cn,
+                      enum api_reap why)
+{
+    shutdown(cn->fd, SHUT_RDWR);
+    cn->shut = 1;
+    s->conn_shut++;
+    atomic_fetch_add(&s->m.conns_reaped[why], 1);
+}
+
+/* Under conn_lock: keeps conn_reserve connections free for whoever comes
+ * next (a health check, a client with a real request) by shutting the
+ * connection that has waited longest for its headers, else for its body.
+ * Those being answered are never shut. */
+static void conn_make_room(struct api_server *s)
+{
+    while (s->conn_open - s->conn_shut + s->conn_reserve > s->conn_max) {
+        struct api_conn *cn, *body = NULL;
+
+        for (cn = s->conn_head; cn; cn = cn->next) {
+            if (cn->shut || cn->phase == PH_REPLY)
+                continue;
+            if (cn->phase == PH_HEADERS)
+                break;
+            if (!body)
+                body = cn;
+        }
+        if (!cn && !(cn = body))
+            return;
+        conn_shut(s, cn, API_REAP_RESERVE);
+    }
+}
+
+static void conn_phase(struct api_server *s, struct api_conn *cn,
+                       enum conn_phase ph)
+{
+    if (!cn)
+        return;
+    pthread_mutex_lock(&s->conn_lock);
+    cn->phase = ph;
+    cn->since = api_now();
+    conn_unlink(s, cn);
+    conn_append(s, cn);
+    pthread_mutex_unlock(&s->conn_lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct api_server *s = cls;
+    struct api_conn *cn = *socket_context;
+    const union MHD_ConnectionInfo *ci;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        if (!(ci = MHD_get_connection_info(c,
+                                           MHD_CONNECTION_INFO_CONNECTION_FD)))
+            return;
+        if (!(cn = calloc(1, sizeof *cn))) {
+            /* Untracked, it would escape every deadline. */
+            shutdown(ci->connect_fd, SHUT_RDWR);
+            return;
+        }
+        cn->fd = ci->connect_fd;
+        cn->phase = PH_HEADERS;
+        pthread_mutex_lock(&s->conn_lock);
+        cn->since = api_now();
+        conn_append(s, cn);
+        s->conn_open++;
+        conn_make_room(s);
+        pthread_mutex_unlock(&s->conn_lock);
+        atomic_fetch_add(&s->m.conns_accepted, 1);
+        *socket_context = cn;
+        return;
+    }
+    if (!cn)
+        return;
+    pthread_mutex_lock(&s->conn_lock);
+    conn_unlink(s, cn);
+    s->conn_open--;
+    if (cn->shut)
+        s->conn_shut--;
+    pthread_mutex_unlock(&s->conn_lock);
+    free(cn);
+    *socket_context = NULL;
+}
+
+/* The tracked connection of c, NULL if it could not be tracked. */
+static struct api_conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci ? ci->socket_context : NULL;
+}
+
+static void *reaper(void *arg)
+{
+    struct api_server *s = arg;
+    double first = s->header_s < s->body_s ? s->header_s : s->body_s;
+
+    pthread_mutex_lock(&s->conn_lock);
+    while (!s->reaper_stop) {
+        double now = api_now();
+        struct timespec until;
+
+        /* Oldest first: past the first one younger than both deadlines
+         * none is due. */
+        for (struct api_conn *cn = s->conn_head;
+             cn && now - cn->since >= first; cn = cn->next) {
+            if (cn->shut)
+                continue;
+            if (cn->phase == PH_HEADERS && now - cn->since >= s->header_s)
+                conn_shut(s, cn, API_REAP_HEADERS);
+            else if (cn->phase == PH_BODY && now - cn->since >= s->body_s)
+                conn_shut(s, cn, API_REAP_BODY);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += REAP_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&s->reaper_wake, &s->conn_lock, &until);
+    }
+    pthread_mutex_unlock(&s->conn_lock);
+    return NULL;
+}
+
+static enum kx_status reaper_start(struct api_server *s)
+{
+    s->reaper_stop = 0;
+    if (pthread_create(&s->reaper, NULL, reaper, s) != 0)
+        return KX_NOMEM;
+    s->reaper_on = 1;
+    return KX_OK;
+}
+
+static void reaper_stop(struct api_server *s)
+{
+    if (!s->reaper_on)
+        return;
+    pthread_mutex_lock(&s->conn_lock);
+    s->reaper_stop = 1;
+    pthread_cond_signal(&s->reaper_wake);
+    pthread_mutex_unlock(&s->conn_lock);
+    pthread_join(s->reaper, NULL);
+    s->reaper_on = 0;
+}
+
+/* Descriptors kept from connections for everything else: the index and a
+ * reader per slot (several files each), epoll and a wake-up per worker. */
+#define FD_SPARE 64
+#define FD_SPARE_PER_THREAD 16
+
+/* The connection limit: want, or as many as the open-file limit leaves
+ * room for; at least one per worker thread, which libmicrohttpd needs. */
+static unsigned conn_max_fit(unsigned want, unsigned threads)
+{
+    rlim_t spare = FD_SPARE + (rlim_t)FD_SPARE_PER_THREAD * threads;
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        rlim_t room = rl.rlim_cur > 2 * spare ? rl.rlim_cur - spare
+                                              : rl.rlim_cur / 2;
+        if (room < want)
+            want = (unsigned)room;
+    }
+    return want < threads ? threads : want;
 }
 
 /* ---- dispatch ------------------------------------------------------------ */
@@ -497,6 +740,14 @@ static enum MHD_Result dispatch(struct api_req *r)
     return run(r, &routes[NROUTES - 1]);
 }
 
+/* Dispatches r once its body is in: the client no longer keeps us waiting,
+ * so its connection leaves the deadlines. */
+static enum MHD_Result answer(struct api_req *r)
+{
+    conn_phase(r->srv, r->cn, PH_REPLY);
+    return dispatch(r);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -516,7 +767,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         r->method = method;
         r->route = -1;
         r->t0 = api_now();
+        r->cn = conn_of(c);
         *con_cls = r;
+        conn_phase(r->srv, r->cn, PH_BODY);
         cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX) {
@@ -524,7 +777,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
             /* Small excess is drained so that the client reads our 413;
              * a huge one is refused before it is sent. */
             if (strtoull(cl, NULL, 10) > DRAIN_MAX)
-                return dispatch(r);
+                return answer(r);
         }
         return MHD_YES;
     }
@@ -558,7 +811,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     }
     if (r->http)
         return MHD_YES;
-    return dispatch(r);
+    return answer(r);
 }
 
 /* ---- metrics and completion ---------------------------------------------- */
@@ -605,6 +858,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r)
         return;
     observe(s, r->route, r->http, api_now() - r->t0);
+    /* A kept-alive connection waits for its next request's headers. */
+    conn_phase(s, r->cn, PH_HEADERS);
     if (r->slot)
         slot_give(s, r->slot);
     free(r->body);
@@ -646,6 +901,74 @@ bad:
                         "\"%.100s\"", s);
 }
 
+/* libmicrohttpd logs every connection it refuses over a limit, which a
+ * flood of them would turn into a flood of lines: one line a second, and
+ * how many were left out. */
+static void on_log(void *cls, const char *fmt, va_list ap)
+{
+    struct api_server *s = cls;
+    long now = (long)api_now(), last = atomic_load(&s->log_sec);
+    unsigned long dropped;
+    char msg[512];
+
+    if (now == last ||
+        !atomic_compare_exchange_strong(&s->log_sec, &last, now)) {
+        atomic_fetch_add(&s->log_dropped, 1);
+        return;
+    }
+    dropped = atomic_exchange(&s->log_dropped, 0);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    if (dropped)
+        fprintf(stderr, "kxmatch serve: %s (and %lu more messages not "
+                        "shown)\n", msg, dropped);
+    else
+        fprintf(stderr, "kxmatch serve: %s\n", msg);
+}
+
+/* Why libmicrohttpd could not listen on ai, which it only logs: a socket
+ * bound as it binds its own (SO_REUSEADDR, IPv6 only for an IPv6
+ * address) keeps the errno. 0 if that one could listen. */
+static int listen_errno(const struct addrinfo *ai)
+{
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+    int e = 0;
+
+    if (fd < 0)
+        return errno;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (ai->ai_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1) != 0)
+        e = errno;
+    close(fd);
+    return e;
+}
+
+/* The error for listen_errno() e on host and port. */
+static enum kx_status listen_fail(int e, const char *host, const char *port,
+                                  struct kx_error *err)
+{
+    const char *fmt = strchr(host, ':') ? "[%s]:%s" : "%s:%s";
+    char addr[300];
+
+    snprintf(addr, sizeof addr, fmt, host, port);
+    if (e == EADDRINUSE)
+        return kx_error_set(err, KX_IO, "listen",
+                            "cannot listen on %s: the address is already in "
+                            "use (is another server running there?)", addr);
+    if (e == EADDRNOTAVAIL)
+        return kx_error_set(err, KX_IO, "listen",
+                            "cannot listen on %s: not an address of this "
+                            "machine", addr);
+    if (e)
+        return kx_error_set(err, KX_IO, "listen", "cannot listen on %s: %s",
+                            addr, strerror(e));
+    return kx_error_set(err, KX_IO, "listen",
+                        "cannot start the HTTP server on %s (see "
+                        "libmicrohttpd's message above)", addr);
+}
+
 enum kx_status api_server_start(const struct api_serve_opts *o,
                                 struct api_server **out, unsigned *port,
                                 struct kx_error *err)
@@ -656,6 +979,8 @@ enum kx_status api_server_start(const struct api_serve_opts *o,
     const char *web = o->web_dir;
     const union MHD_DaemonInfo *info;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    unsigned threads = o->threads ? o->threads : 4;
+    pthread_condattr_t ca;
     enum kx_status st;
     int rc;
 
@@ -665,7 +990,22 @@ enum kx_status api_server_start(const struct api_serve_opts *o,
         return KX_NOMEM;
     pthread_mutex_init(&s->wlock, NULL);
     pthread_mutex_init(&s->plock, NULL);
+    pthread_mutex_init(&s->conn_lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->reaper_wake, &ca);
+    pthread_condattr_destroy(&ca);
     s->started = api_now();
+    s->conn_max = conn_max_fit(o->max_conns ? o->max_conns : API_CONN_MAX,
+                               threads);
+    /* A sixteenth: room for the connections that arrive while the ones
+     * shut to make it are still closing. */
+    s->conn_reserve = s->conn_max / 16 ? s->conn_max / 16 : 1;
+    if (s->conn_reserve >= s->conn_max)
+        s->conn_reserve = 0;
+    s->conn_per_ip = o->per_ip ? o->per_ip : API_CONN_PER_IP;
+    s->header_s = o->header_s ? o->header_s : API_HEADER_S;
+    s->body_s = o->body_s ? o->body_s : API_BODY_S;
     if (!web || !*web)
         web = getenv("KXMATCH_WEB");
     if (!web || !*web)
@@ -681,6 +1021,22 @@ enum kx_status api_server_start(const struct api_serve_opts *o,
                            sizeof host, portbuf, sizeof portbuf, err)) !=
         KX_OK)
         goto out;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if ((rc = getaddrinfo(host, portbuf, &hints, &ai)) != 0) {
+        ai = NULL;
+        st = kx_error_set(err, KX_BADINPUT, "listen", "cannot resolve %s: %s",
+                          host, gai_strerror(rc));
+        goto out;
+    }
+    /* An address in use is said before the data directory is opened (or
+     * made), and before "locked" when the other server is one of ours. */
+    if ((rc = listen_errno(ai)) != 0) {
+        st = listen_fail(rc, host, portbuf, err);
+        goto out;
+    }
 
     match_config_default(&s->cfg);
     st = match_config_load(match_config_default_path(), &s->cfg, err);
@@ -703,41 +1059,38 @@ enum kx_status api_server_start(const struct api_serve_opts *o,
         KX_OK)
         goto out;
 
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if ((rc = getaddrinfo(host, portbuf, &hints, &ai)) != 0) {
-        st = kx_error_set(err, KX_BADINPUT, "listen", "cannot resolve %s: %s",
-                          host, gai_strerror(rc));
-        goto out;
-    }
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     flags |= MHD_USE_EPOLL;
+    /* The port is bound from ai; given here too, it is the one that
+     * libmicrohttpd's own messages name. */
     s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s,
+        flags, (uint16_t)strtoul(portbuf, NULL, 10), NULL, NULL, on_request, s,
+        MHD_OPTION_EXTERNAL_LOGGER, on_log, s, /* first, to catch all */
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 4),
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_CONNECTION_LIMIT, 1000u,
-        MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_CONNECTION_LIMIT, s->conn_max,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->conn_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_S,
+        /* No MHD_OPTION_LISTENING_ADDRESS_REUSE: its SO_REUSEPORT let a
+         * second process bind the port and take part of our clients. */
         MHD_OPTION_END);
-    freeaddrinfo(ai);
     if (!s->daemon) {
-        st = kx_error_set(err, KX_IO, "listen",
-                          "cannot listen on %s:%s (address in use or not "
-                          "local?)", host, portbuf);
+        st = listen_fail(listen_errno(ai), host, portbuf, err);
         goto out;
     }
-    if ((st = api_follower_start(s)) != KX_OK)
+    if ((st = api_follower_start(s)) != KX_OK ||
+        (st = reaper_start(s)) != KX_OK)
         goto out;
     info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     *port = info ? info->port : 0;
     *out = s;
     s = NULL;
 out:
+    if (ai)
+        freeaddrinfo(ai);
     api_server_stop(s);
     return st;
 }
@@ -748,6 +1101,7 @@ void api_server_stop(struct api_server *s)
 
     if (!s)
         return;
+    reaper_stop(s);
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
     api_follower_stop(s);
@@ -759,5 +1113,7 @@ void api_server_stop(struct api_server *s)
     idx_close(s->x);
     pthread_mutex_destroy(&s->wlock);
     pthread_mutex_destroy(&s->plock);
+    pthread_cond_destroy(&s->reaper_wake);
+    pthread_mutex_destroy(&s->conn_lock);
     free(s);
 }

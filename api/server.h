@@ -7,6 +7,12 @@
  * one writer (the idx opened with IDX_WRITE, which holds the Xapian write
  * lock) under srv->wlock; after each committed write srv->gen moves on and
  * every slot reopens its reader before its next request.
+ *
+ * Connections: every open connection is tracked from accept to close with
+ * the phase it is in (waiting for headers, for the body, or being answered)
+ * and when that phase began; a reaper thread shuts those that keep the
+ * server waiting past a deadline, and a new connection that would leave
+ * too few free shuts the one that has waited longest for its headers.
  */
 #ifndef API_SERVER_H
 #define API_SERVER_H
@@ -33,6 +39,31 @@ struct json_object;
 #define API_NBUCKETS 12             /* latency histogram buckets */
 #define API_ARGS_MAX 3              /* wildcards in a route path */
 
+/* Defaults of the connection limits (api_serve_opts, `serve` options).
+ * 4,096 connections: libmicrohttpd sets aside up to 32 KiB for each, so
+ * 128 MiB at most beside the index readers. 128 from one address: the
+ * benchmark's 64 connections, or an office of browsers behind one NAT,
+ * fit, while it takes 32 addresses to fill the pool. 10 s for the request
+ * headers (a phone on a poor link sends them in well under one), then
+ * 30 s for a body of at most API_BODY_MAX (256 KiB at 70 kbit/s). */
+#define API_CONN_MAX 4096
+#define API_CONN_PER_IP 128
+#define API_HEADER_S 10
+#define API_BODY_S 30
+/* libmicrohttpd's own timeout: seconds without a byte either way, which
+ * ends a client that stops reading its reply. */
+#define API_IDLE_S 10
+
+/* Why the server shut a connection itself (counted in metrics). */
+enum api_reap {
+    API_REAP_HEADERS,   /* headers not complete by their deadline */
+    API_REAP_BODY,      /* body not complete by its deadline */
+    API_REAP_RESERVE,   /* waited longest while the pool was nearly full */
+    API_REAP_LAST
+};
+
+struct api_conn;    /* one open connection (server.c) */
+
 /* What a request needs to read the index on its own. */
 struct api_slot {
     xap_db *db;             /* a reader of its own */
@@ -49,6 +80,8 @@ struct api_metrics {
     atomic_ulong writes;
     atomic_int index_lagging;       /* the last idx_follow failed */
     atomic_ulong index_failures;    /* failed attempts to follow */
+    atomic_ulong conns_accepted;    /* connections since start */
+    atomic_ulong conns_reaped[API_REAP_LAST];
 };
 
 struct api_server {
@@ -73,6 +106,19 @@ struct api_server {
     pthread_mutex_t flock;
     pthread_cond_t fwake;
     int fstop;
+    /* server.c: the open connections, oldest phase first, under conn_lock,
+     * and their limits (after the open-file limit) */
+    pthread_mutex_t conn_lock;
+    struct api_conn *conn_head, *conn_tail;
+    size_t conn_open;           /* accepted and not yet closed */
+    size_t conn_shut;           /* of those, shut down by us */
+    unsigned conn_max, conn_reserve, conn_per_ip;
+    double header_s, body_s;
+    pthread_t reaper;
+    int reaper_on, reaper_stop;
+    pthread_cond_t reaper_wake; /* on CLOCK_MONOTONIC */
+    atomic_long log_sec;        /* when libmicrohttpd last had a line */
+    atomic_ulong log_dropped;   /* its lines not shown since */
 };
 
 /* One request, from its first byte to its completion. */
@@ -90,6 +136,7 @@ struct api_req {
     double t0;
     struct api_principal who;   /* set before a handler with roles runs */
     struct api_slot *slot;      /* taken by api_req_slot, given back at the end */
+    struct api_conn *cn;        /* its connection, NULL if untracked */
 };
 
 /* Route handlers send exactly one reply (through reply.h). */
@@ -122,11 +169,18 @@ struct api_serve_opts {
     const char *web_dir;    /* NULL: $KXMATCH_WEB, else the build's */
     const char *config;     /* extra weights file, or NULL */
     unsigned threads;       /* worker threads (0: 4) */
+    unsigned max_conns;     /* connections in all (0: API_CONN_MAX); fewer
+                             * if the open-file limit allows fewer */
+    unsigned per_ip;        /* from one client address (0: API_CONN_PER_IP) */
+    unsigned header_s;      /* seconds to send the headers (0: API_HEADER_S) */
+    unsigned body_s;        /* then the body (0: API_BODY_S) */
 };
 
 /* Opens the index for writing and starts serving. KX_LOCKED if another
- * process holds the index; KX_IO if the address cannot be bound. *port
- * gets the port bound. *out is the caller's (api_server_stop). */
+ * process holds the index; KX_IO if the address cannot be bound (err names
+ * the address and says why, e.g. "already in use"). *port gets the port
+ * bound, (*out)->conn_max the connection limit in force. *out is the
+ * caller's (api_server_stop). */
 enum kx_status api_server_start(const struct api_serve_opts *o,
                                 struct api_server **out, unsigned *port,
                                 struct kx_error *err);
@@ -175,6 +229,8 @@ int api_route_count(void);
  * upper bound in seconds of latency bucket i. */
 unsigned api_metric_code(int i);
 double api_metric_bound(int i);
+/* The metrics label of an enum api_reap ("header_timeout"...). Static. */
+const char *api_reap_name(int i);
 
 /* ---- shared helpers (route_records.c) ------------------------------------ */
 

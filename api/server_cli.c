@@ -6,9 +6,58 @@
 #include <getopt.h>
 #include <json-c/json.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+
+/* Each connection is a descriptor, and the soft open-file limit (often
+ * 1,024) would cap the server far below --max-connections while the hard
+ * limit allows more; the server lowers its limit to what this leaves. */
+static void nofile_raise(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    /* An unlimited hard limit is more than the kernel takes (fs.nr_open);
+     * its default will do. */
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 1u << 20 : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* A whole number in [lo, hi] for option name, else a message and -1. */
+static long serve_num(const char *name, const char *arg, long lo, long hi)
+{
+    char *end;
+    long n = strtol(arg, &end, 10);
+
+    if (!*arg || *end || n < lo || n > hi) {
+        fprintf(stderr, "kxmatch: --%s expects %ld..%ld, got \"%s\"\n", name,
+                lo, hi, arg);
+        return -1;
+    }
+    return n;
+}
+
+/* The numeric options: their bounds and the field of api_serve_opts
+ * (each an unsigned) that takes them. */
+static const struct {
+    int opt;
+    const char *name;
+    long lo, hi;
+    size_t off;
+} nums[] = {
+    {'t', "threads", 1, 256, offsetof(struct api_serve_opts, threads)},
+    {'m', "max-connections", 16, 1000000,
+     offsetof(struct api_serve_opts, max_conns)},
+    {'p', "per-ip-connections", 1, 1000000,
+     offsetof(struct api_serve_opts, per_ip)},
+    {'H', "header-timeout", 1, 3600, offsetof(struct api_serve_opts, header_s)},
+    {'B', "body-timeout", 1, 3600, offsetof(struct api_serve_opts, body_s)},
+};
+#define NUMS (sizeof nums / sizeof nums[0])
 
 int api_cmd_serve(const struct api_common *common, int argc, char **argv)
 {
@@ -18,10 +67,15 @@ int api_cmd_serve(const struct api_common *common, int argc, char **argv)
         {"threads", required_argument, NULL, 't'},
         {"web", required_argument, NULL, 'w'},
         {"config", required_argument, NULL, 'c'},
+        {"max-connections", required_argument, NULL, 'm'},
+        {"per-ip-connections", required_argument, NULL, 'p'},
+        {"header-timeout", required_argument, NULL, 'H'},
+        {"body-timeout", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0},
     };
     struct api_common c = *common;
     struct api_serve_opts so;
+    long n;
     struct api_server *srv = NULL;
     struct kx_error err;
     sigset_t set;
@@ -40,20 +94,20 @@ int api_cmd_serve(const struct api_common *common, int argc, char **argv)
             continue;
         switch (opt) {
         case 'l': so.listen = optarg; break;
-        case 't': {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (*end || n < 1 || n > 256) {
-                fprintf(stderr, "kxmatch: --threads expects 1..256, got "
-                                "\"%s\"\n", optarg);
-                return API_EXIT_BADINPUT;
-            }
-            so.threads = (unsigned)n;
-            break;
-        }
         case 'w': so.web_dir = optarg; break;
         case 'c': so.config = optarg; break;
-        default: goto usage;
+        default: {
+            size_t i = 0;
+            while (i < NUMS && nums[i].opt != opt)
+                i++;
+            if (i == NUMS)
+                goto usage;
+            if ((n = serve_num(nums[i].name, optarg, nums[i].lo,
+                               nums[i].hi)) < 0)
+                return API_EXIT_BADINPUT;
+            *(unsigned *)((char *)&so + nums[i].off) = (unsigned)n;
+            break;
+        }
         }
     }
     if (optind != argc)
@@ -68,10 +122,15 @@ int api_cmd_serve(const struct api_common *common, int argc, char **argv)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    nofile_raise();
 
     st = api_server_start(&so, &srv, &port, &err);
     if (st != KX_OK)
         return api_fail(st, &err);
+    if (srv->conn_max < (so.max_conns ? so.max_conns : API_CONN_MAX))
+        fprintf(stderr, "kxmatch serve: at most %u connections, all the "
+                        "open-file limit (ulimit -n) leaves room for\n",
+                srv->conn_max);
     colon = strrchr(so.listen, ':');
     snprintf(host, sizeof host, "%.*s",
              colon ? (int)(colon - so.listen) : 0, so.listen);
@@ -86,7 +145,10 @@ int api_cmd_serve(const struct api_common *common, int argc, char **argv)
     return API_EXIT_OK;
 usage:
     fprintf(stderr, "usage: kxmatch serve [--db DIR] [--listen HOST:PORT] "
-                    "[--threads N] [--web DIR] [--config FILE]\n");
+                    "[--threads N] [--web DIR] [--config FILE]\n"
+                    "                     [--max-connections N] "
+                    "[--per-ip-connections N] [--header-timeout S] "
+                    "[--body-timeout S]\n");
     return API_EXIT_USAGE;
 }
 

@@ -639,6 +639,21 @@ static void test_bad_input(void)
     http("POST", "/v1/needs", t_ent_a, "{\"name\":5}", &r);
     CHECK_ERROR(r, 400, "bad_input", "name");
     resp_free(&r);
+    /* Numbers as written, as `index` reads them: not JSON, or past the
+     * field's range, or past 64 bits (which json-c would clamp). */
+    {
+        static const char *const budgets[] = {
+            "00", "5.", "30e18", "1000.0", "1000000000000001",
+            "20222222222222222222", "-1"};
+        char body[128];
+        for (size_t i = 0; i < sizeof budgets / sizeof budgets[0]; i++) {
+            snprintf(body, sizeof body, "{\"name\":\"n\",\"budget\":%s}",
+                     budgets[i]);
+            http("POST", "/v1/needs", t_ent_a, body, &r);
+            CHECK_ERROR(r, 400, "bad_input", "budget");
+            resp_free(&r);
+        }
+    }
     http("POST", "/v1/needs", t_ent_a,
          "{\"name\":\"n\",\"industries\":[\"2511\",\"99x\"]}", &r);
     CHECK_ERROR(r, 400, "bad_input", "industries[1]");
