@@ -61,7 +61,7 @@
  *                                      "html", "attempts", "code" and
  *                                      "reason" (the server's last reply),
  *                                      "updated" (ISO 8601 UTC)}
- * STORE_PIPELINE (written by the HTTP API, route_pipeline.c; only read
+ * STORE_PIPELINE (written by the HTTP API, pipeline.c; only read
  * here):
  *   <need key> <partner key>
  *   value: {"stage": "shortlisted" | "contacted" | "declined" |

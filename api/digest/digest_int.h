@@ -1,6 +1,6 @@
 /* digest_int.h - what the digest files share: record access, the plan as
  * loaded from STORE_DIGEST, and composing one recipient's message. Not for
- * use outside api/digest*.c. */
+ * use outside api/digest/. */
 #ifndef API_DIGEST_INT_H
 #define API_DIGEST_INT_H
 

@@ -1,4 +1,4 @@
-/* route_stats.c - GET /v1/stats: what a 科协 reports, per county and per
+/* stats.c - GET /v1/stats: what a 科协 reports, per county and per
  * industry: needs posted, results published, matches brokered, agreements
  * signed; and the pipeline funnel. Only what the caller may see counts. */
 #include "reply.h"

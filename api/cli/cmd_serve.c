@@ -1,4 +1,4 @@
-/* server_cli.c - `kxmatch serve` (run the HTTP server until SIGINT or
+/* cmd_serve.c - `kxmatch serve` (run the HTTP server until SIGINT or
  * SIGTERM) and `kxmatch token` (create, list, revoke API tokens). */
 #include "cli.h"
 #include "server.h"

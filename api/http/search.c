@@ -1,4 +1,4 @@
-/* route_search.c - GET /v1/search: full-text search with filters, snippets
+/* search.c - GET /v1/search: full-text search with filters, snippets
  * and facet counts, cut to what the caller's role may see. */
 #include "reply.h"
 #include "util.h"

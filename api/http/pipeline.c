@@ -1,4 +1,4 @@
-/* route_pipeline.c - the brokering pipeline: POST /v1/pipeline records a
+/* pipeline.c - the brokering pipeline: POST /v1/pipeline records a
  * stage for a (need, partner) pair, GET /v1/pipeline lists the pairs.
  * STORE_PIPELINE holds "need:ID partner-kind:ID" -> {need, partner, stage,
  * note, updated, by, history: [{stage, when, by, note}]}. */

@@ -1,4 +1,4 @@
-/* route_web.c - the web pages (api/web/: HTML, JS, CSS), served from the
+/* web.c - the web pages (api/web/: HTML, JS, CSS), served from the
  * directory resolved at start ($KXMATCH_WEB or the build's). */
 #include "reply.h"
 #include "server.h"

@@ -1,4 +1,4 @@
-/* route_records.c - GET /v1/records/{kind}/{id} and the reverse match
+/* records.c - GET /v1/records/{kind}/{id} and the reverse match
  * GET /v1/{kind}/{id}/matches, with the record helpers the other routes
  * share. */
 #include "reply.h"

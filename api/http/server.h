@@ -232,7 +232,7 @@ double api_metric_bound(int i);
 /* The metrics label of an enum api_reap ("header_timeout"...). Static. */
 const char *api_reap_name(int i);
 
-/* ---- shared helpers (route_records.c) ------------------------------------ */
+/* ---- shared helpers (records.c) ------------------------------------ */
 
 /* Reads and parses the record key in t: KX_NOTFOUND (err says "no record",
  * deleted or never written alike), KX_CORRUPT. *out is the caller's (record_free). */
@@ -253,7 +253,7 @@ const char *api_region_name(const taxo *tx, const char *code);
 enum kx_status api_file_read(const char *path, size_t max, char **out,
                              size_t *len);
 
-/* ---- the pipeline (route_pipeline.c) ------------------------------------ */
+/* ---- the pipeline (pipeline.c) ------------------------------------ */
 
 /* Rank of a pipeline stage on the way to an agreement: shortlisted 1,
  * contacted 2, agreement_signed 3, declined 0; -1 for no stage. */
@@ -271,25 +271,36 @@ enum kx_status api_pipeline_each(store_txn *t, const char *need_key,
  * that need one; each handler checks what is particular to its records
  * (a need's owner, region, visibility) and sends exactly one reply. */
 
+/* service.c */
 enum MHD_Result api_route_healthz(struct api_req *r);
 enum MHD_Result api_route_metrics(struct api_req *r);
+/* reference.c */
 enum MHD_Result api_route_openapi(struct api_req *r);
 enum MHD_Result api_route_whoami(struct api_req *r);
 enum MHD_Result api_route_taxonomy(struct api_req *r);
+/* audit.c */
 enum MHD_Result api_route_audit(struct api_req *r);
+/* needs_list.c */
 enum MHD_Result api_route_needs_list(struct api_req *r);
+/* needs.c */
 enum MHD_Result api_route_need_post(struct api_req *r);
 enum MHD_Result api_route_need_get(struct api_req *r);
 enum MHD_Result api_route_need_put(struct api_req *r);
 enum MHD_Result api_route_need_delete(struct api_req *r);
 enum MHD_Result api_route_need_matches(struct api_req *r);
+/* search.c */
 enum MHD_Result api_route_search(struct api_req *r);
+/* records.c */
 enum MHD_Result api_route_record_get(struct api_req *r);
 enum MHD_Result api_route_partner_matches(struct api_req *r);
+/* pipeline.c */
 enum MHD_Result api_route_pipeline_post(struct api_req *r);
 enum MHD_Result api_route_pipeline_list(struct api_req *r);
+/* stats.c */
 enum MHD_Result api_route_stats(struct api_req *r);
+/* web.c */
 enum MHD_Result api_route_web(struct api_req *r);
+/* digests.c */
 enum MHD_Result api_route_digest_preview(struct api_req *r);
 enum MHD_Result api_route_digest_unsubscribe(struct api_req *r);
 

@@ -1,4 +1,4 @@
-/* route_digest.c - the digests' two doors into the server: GET
+/* digests.c - the digests' two doors into the server: GET
  * /v1/digests/preview (what a recipient's weekly mail says, for liaison
  * officers and admins, without the recipient's token or needs the caller
  * may not read) and /v1/digests/unsubscribe (the List-Unsubscribe
