@@ -25,6 +25,7 @@ enum kx_status {
     KX_TOOLARGE,     /* input exceeds a documented limit */
     KX_UNAVAILABLE,  /* a server we depend on is down; try again later */
     KX_CONFLICT,     /* the operation conflicts with the current state */
+    KX_UNSUPPORTED,  /* a format (media type) this operation does not take */
     KX_INTERNAL,     /* a bug: an invariant did not hold */
     KX_STATUS_LAST
 };

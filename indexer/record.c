@@ -12,6 +12,7 @@
 #include <json.h>
 
 #include "text.h"
+#include "util.h"
 
 #define REC_DEPTH 32            /* json_tokener nesting limit */
 #define REC_GOT_MAX 60          /* how much of a bad value a message quotes */
@@ -1906,6 +1907,198 @@ enum kx_status record_numbers_check(const char *json, size_t len,
     if (!number_find(json, len, &b))
         return KX_OK;
     return number_bad(json, &b, err);
+}
+
+/* ---- duplicate names at any depth -------------------------------------- */
+
+/* One member name of an object: its raw token and, when it has escapes,
+ * what it decodes to (so "a" and "\u0061" are the same name). */
+struct dname {
+    const char *p;
+    size_t n;
+    char *decoded;
+};
+
+static int dname_cmp(const void *a, const void *b)
+{
+    const struct dname *x = a, *y = b;
+    int c;
+
+    if (x->n != y->n)
+        return x->n < y->n ? -1 : 1;
+    c = memcmp(x->p, y->p, x->n);
+    return c;
+}
+
+/* The index just past the string token that starts (with its quote) at
+ * s[i], in text json-c has accepted. */
+static size_t string_end(const char *s, size_t n, size_t i)
+{
+    for (i++; i < n; i++) {
+        if (s[i] == '\\')
+            i++;
+        else if (s[i] == '"')
+            return i + 1;
+    }
+    return n;
+}
+
+struct dscan {
+    const char *s;
+    size_t n, i;
+    struct kx_error *err;
+    enum kx_status st;
+};
+
+static void dscan_ws(struct dscan *d)
+{
+    while (d->i < d->n && strchr(" \t\r\n", d->s[d->i]) && d->s[d->i])
+        d->i++;
+}
+
+/* json-c takes 'single-quoted' strings even in strict mode; JSON does not. */
+static void dscan_quote(struct dscan *d)
+{
+    d->st = bad(d->err, KX_BADINPUT, "", "not JSON at byte %zu: strings "
+                "and names take double quotes", d->i);
+}
+
+static void dscan_value(struct dscan *d);
+
+/* Checks one object's names once it has been read: sorted, two equal
+ * neighbours are a duplicate. O(n log n), so a body of 60,000 names costs
+ * milliseconds, not a quadratic scan. */
+static void dscan_names(struct dscan *d, struct dname *v, size_t k)
+{
+    char g[REC_QBUF], fb[sizeof d->err->field];
+
+    for (size_t j = 0; j < k && d->st == KX_OK; j++) {
+        char buf[1024];
+
+        if (!memchr(v[j].p, '\\', v[j].n)) {
+            v[j].p++;        /* the bytes between the quotes */
+            v[j].n -= 2;
+            continue;
+        }
+        key_decode(v[j].p, v[j].n, buf, sizeof buf);
+        if (!(v[j].decoded = strdup(buf))) {
+            d->st = nomem(d->err);
+            break;
+        }
+        v[j].p = v[j].decoded;
+        v[j].n = strlen(buf);
+    }
+    if (d->st == KX_OK && k > 1) {
+        qsort(v, k, sizeof *v, dname_cmp);
+        for (size_t j = 1; j < k; j++)
+            if (dname_cmp(&v[j - 1], &v[j]) == 0) {
+                char name[sizeof fb];
+                snprintf(name, sizeof name, "%.*s", (int)v[j].n, v[j].p);
+                d->st = bad(d->err, KX_BADINPUT, clip_field(name, fb),
+                            "duplicate field %s (each name may appear once "
+                            "in an object)",
+                            quote(v[j].p, v[j].n, g));
+                break;
+            }
+    }
+    for (size_t j = 0; j < k; j++)
+        free(v[j].decoded);
+}
+
+static void dscan_object(struct dscan *d)
+{
+    struct dname *v = NULL;
+    size_t k = 0, cap = 0;
+
+    d->i++; /* '{' */
+    for (;;) {
+        dscan_ws(d);
+        if (d->i >= d->n || d->s[d->i] == '}')
+            break;
+        if (d->s[d->i] == ',') {
+            d->i++;
+            continue;
+        }
+        if (d->s[d->i] == '\'') {
+            dscan_quote(d);
+            break;
+        }
+        if (d->s[d->i] != '"')
+            break; /* not JSON json-c took: nothing more to check */
+        if (kx_grow(&v, &cap, k + 1, sizeof *v, 8) != 0) {
+            d->st = nomem(d->err);
+            break;
+        }
+        v[k].p = d->s + d->i;
+        d->i = string_end(d->s, d->n, d->i);
+        v[k].n = (size_t)(d->s + d->i - v[k].p);
+        v[k].decoded = NULL;
+        k++;
+        dscan_ws(d);
+        if (d->i < d->n && d->s[d->i] == ':')
+            d->i++;
+        dscan_value(d);
+        if (d->st != KX_OK)
+            break;
+    }
+    if (d->i < d->n && d->s[d->i] == '}')
+        d->i++;
+    if (d->st == KX_OK)
+        dscan_names(d, v, k);
+    else
+        for (size_t j = 0; j < k; j++)
+            free(v[j].decoded);
+    free(v);
+}
+
+static void dscan_value(struct dscan *d)
+{
+    dscan_ws(d);
+    if (d->i >= d->n)
+        return;
+    switch (d->s[d->i]) {
+    case '{':
+        dscan_object(d);
+        return;
+    case '[':
+        d->i++;
+        for (;;) {
+            dscan_ws(d);
+            if (d->i >= d->n || d->s[d->i] == ']')
+                break;
+            if (d->s[d->i] == ',') {
+                d->i++;
+                continue;
+            }
+            dscan_value(d);
+            if (d->st != KX_OK)
+                return;
+        }
+        if (d->i < d->n)
+            d->i++;
+        return;
+    case '"':
+        d->i = string_end(d->s, d->n, d->i);
+        return;
+    case '\'':
+        dscan_quote(d);
+        return;
+    default: /* a number, true, false, null */
+        while (d->i < d->n && !strchr(",]} \t\r\n", d->s[d->i]))
+            d->i++;
+        return;
+    }
+}
+
+enum kx_status record_dups_check(const char *json, size_t len,
+                                 struct kx_error *err)
+{
+    struct dscan d = {json, len, 0, err, KX_OK};
+
+    if (!json)
+        return KX_OK;
+    dscan_value(&d);
+    return d.st;
 }
 
 static size_t ws_span(const char *s, size_t n)

@@ -135,6 +135,15 @@ void record_free(struct kx_record *r);
 enum kx_status record_numbers_check(const char *json, size_t len,
                                     struct kx_error *err);
 
+/* Checks that no object in the JSON text json[0..len) names a member
+ * twice, at any depth ("a" and "\u0061" are the same name), since json-c
+ * keeps the last and never says; and that no string or name is in single
+ * quotes, which json-c takes even in strict mode. Run it on text a JSON
+ * parser has accepted (it follows the structure, it does not check it).
+ * KX_OK, KX_BADINPUT with err->field the duplicate name, or KX_NOMEM. */
+enum kx_status record_dups_check(const char *json, size_t len,
+                                 struct kx_error *err);
+
 /* ---- profiles: what ranking reads of a candidate ----------------------
  *
  * A record's profile is a compact binary summary stored beside it (LMDB

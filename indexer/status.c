@@ -20,6 +20,7 @@ static const char *const status_names[KX_STATUS_LAST] = {
     [KX_TOOLARGE] = "too large",
     [KX_UNAVAILABLE] = "unavailable",
     [KX_CONFLICT] = "conflict",
+    [KX_UNSUPPORTED] = "unsupported format",
     [KX_INTERNAL] = "internal error",
 };
 

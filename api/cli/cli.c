@@ -11,6 +11,7 @@ int api_exit_code(enum kx_status st)
     switch (st) {
     case KX_OK: return API_EXIT_OK;
     case KX_BADINPUT:
+    case KX_UNSUPPORTED:
     case KX_TOOLARGE: return API_EXIT_BADINPUT;
     case KX_NOTFOUND: return API_EXIT_NOTFOUND;
     case KX_LOCKED: return API_EXIT_LOCKED;

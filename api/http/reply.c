@@ -17,6 +17,7 @@ unsigned api_http_status(enum kx_status st)
     case KX_BADINPUT: return 400;
     case KX_EXISTS: return 409;
     case KX_CONFLICT: return 409;
+    case KX_UNSUPPORTED: return 415;
     case KX_UNAUTHORIZED: return 401;
     case KX_FORBIDDEN: return 403;
     case KX_TOOLARGE: return 413;
@@ -48,6 +49,7 @@ const char *api_error_code(enum kx_status st)
         [KX_TOOLARGE] = "too_large",
         [KX_UNAVAILABLE] = "unavailable",
         [KX_CONFLICT] = "conflict",
+        [KX_UNSUPPORTED] = "unsupported_media_type",
         [KX_INTERNAL] = "internal",
     };
 

@@ -305,6 +305,41 @@ enum kx_status api_req_uint(struct api_req *r, const char *name,
     return KX_OK;
 }
 
+/* 1 if a Content-Type header says JSON: application/json, any case, with
+ * no parameter but charset=utf-8. A body without one is refused too:
+ * browsers send form types cross-site without asking first, JSON only
+ * after a preflight, so this also keeps other sites' forms out. */
+static int json_media_type(const char *ct)
+{
+    static const char want[] = "application/json";
+    const char *p;
+
+    if (!ct || strncasecmp(ct, want, sizeof want - 1) != 0)
+        return 0;
+    p = ct + sizeof want - 1;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (!*p)
+        return 1;
+    if (*p++ != ';')
+        return 0;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (strncasecmp(p, "charset=", 8) != 0)
+        return 0;
+    p += 8;
+    if (*p == '"')
+        p++;
+    if (strncasecmp(p, "utf-8", 5) != 0)
+        return 0;
+    p += 5;
+    if (*p == '"')
+        p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return *p == '\0';
+}
+
 enum kx_status api_req_body(struct api_req *r, json_object **out,
                             struct kx_error *err)
 {
@@ -316,9 +351,11 @@ enum kx_status api_req_body(struct api_req *r, json_object **out,
     size_t end;
 
     *out = NULL;
-    if (ct && strncasecmp(ct, "application/json", 16) != 0)
-        return kx_error_set(err, KX_BADINPUT, "Content-Type",
-                            "expected application/json, got \"%.60s\"", ct);
+    if (!json_media_type(ct))
+        return kx_error_set(err, KX_UNSUPPORTED, "Content-Type",
+                            "expected Content-Type: application/json "
+                            "(charset utf-8, if any), got %s%.60s%s",
+                            ct ? "\"" : "", ct ? ct : "none", ct ? "\"" : "");
     if (!r->body || r->blen == 0)
         return kx_error_set(err, KX_BADINPUT, "body",
                             "expected a JSON object as the request body");
@@ -359,9 +396,11 @@ enum kx_status api_req_body(struct api_req *r, json_object **out,
         return kx_error_set(err, KX_BADINPUT, "body",
                             "expected a JSON object as the request body");
     }
-    /* json-c reads more than JSON (5., 00, NaN) and clamps big integers:
-     * the numbers are checked as written, as `index` checks them. */
-    if (record_numbers_check(r->body, r->blen, err) != KX_OK) {
+    /* json-c reads more than JSON (5., 00, NaN, 'quotes'), clamps big
+     * integers and keeps the last of duplicate names: the text is checked
+     * for all of that, as `index` checks it. */
+    if (record_numbers_check(r->body, r->blen, err) != KX_OK ||
+        record_dups_check(r->body, r->blen, err) != KX_OK) {
         json_object_put(o);
         return KX_BADINPUT;
     }
@@ -710,6 +749,8 @@ static enum MHD_Result dispatch(struct api_req *r)
         return api_reply_error(r, KX_TOOLARGE, "body",
                                "the request body exceeds %u bytes",
                                API_BODY_MAX);
+    if (r->bad_framing)
+        return api_reply_error(r, KX_BADINPUT, "body", "%s", r->bad_framing);
     ns = split_path(r->url, r->pathbuf, sizeof r->pathbuf, seg);
     if (ns < 0)
         return api_reply_error(r, KX_NOTFOUND, "", "no such path");
@@ -742,6 +783,47 @@ static enum MHD_Result dispatch(struct api_req *r)
 
 /* Dispatches r once its body is in: the client no longer keeps us waiting,
  * so its connection leaves the deadlines. */
+struct framing {
+    unsigned lengths, encodings;
+    int chunked_only;
+};
+
+static enum MHD_Result count_framing(void *ctx, enum MHD_ValueKind kind,
+                                     const char *key, const char *value)
+{
+    struct framing *f = ctx;
+
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->lengths++;
+    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->encodings++;
+        f->chunked_only = value && strcasecmp(value, "chunked") == 0;
+    }
+    return MHD_YES;
+}
+
+/* Why a request's body framing is refused, or NULL. Two ways to tell
+ * where a body ends (Content-Length twice, or with Transfer-Encoding) are
+ * how requests are smuggled past a proxy that reads them otherwise; an
+ * encoding other than chunked is one we cannot read. libmicrohttpd itself
+ * refuses what it cannot parse at all (a negative length, a bad chunk
+ * size) with its own short page before any of this runs. */
+static const char *framing_refused(struct MHD_Connection *c)
+{
+    struct framing f = {0, 0, 0};
+
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+    if (f.lengths > 1)
+        return "Content-Length is given more than once";
+    if (f.lengths && f.encodings)
+        return "both Content-Length and Transfer-Encoding are given: send "
+               "one of them";
+    if (f.encodings > 1 || (f.encodings && !f.chunked_only))
+        return "Transfer-Encoding must be chunked (or absent)";
+    return NULL;
+}
+
 static enum MHD_Result answer(struct api_req *r)
 {
     conn_phase(r->srv, r->cn, PH_REPLY);
@@ -770,6 +852,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         r->cn = conn_of(c);
         *con_cls = r;
         conn_phase(r->srv, r->cn, PH_BODY);
+        if ((r->bad_framing = framing_refused(c)))
+            return answer(r); /* before a body we would misread */
         cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX) {
@@ -817,7 +901,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 /* ---- metrics and completion ---------------------------------------------- */
 
 static const unsigned metric_codes[API_NCODES] = {
-    200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 413, 500, 503, 0};
+    200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 413, 415, 500, 503,
+    0};
 
 static const double metric_bounds[API_NBUCKETS] = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 1e300};

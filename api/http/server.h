@@ -129,6 +129,7 @@ struct api_req {
     char *body;                 /* NUL-terminated, owned */
     size_t blen, bcap;
     int too_big;
+    const char *bad_framing;    /* why the body's framing is refused */
     int route;                  /* index in the route table, -1 if none */
     const char *arg[API_ARGS_MAX]; /* path wildcards, into pathbuf */
     char pathbuf[512];
@@ -212,8 +213,11 @@ enum kx_status api_req_params_check(struct api_req *r,
 enum kx_status api_req_uint(struct api_req *r, const char *name,
                             unsigned dflt, unsigned lo, unsigned hi,
                             unsigned *out, struct kx_error *err);
-/* The body as a JSON object (depth and size capped, strict, UTF-8).
- * KX_BADINPUT with err saying where it broke. *out is the caller's. */
+/* The body as a JSON object: Content-Type application/json (else
+ * KX_UNSUPPORTED, answered 415), UTF-8, depth and size capped, strict
+ * JSON with numbers as written and no duplicate names at any depth
+ * (record_numbers_check, record_dups_check). KX_BADINPUT with err saying
+ * where it broke. *out is the caller's. */
 enum kx_status api_req_body(struct api_req *r, struct json_object **out,
                             struct kx_error *err);
 

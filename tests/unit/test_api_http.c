@@ -608,9 +608,35 @@ static void test_bad_input(void)
     http_on(NULL, "POST", "/v1/needs", t_ent_a, "", 0, NULL, &r);
     CHECK_ERROR(r, 400, "bad_input", "body");
     resp_free(&r);
-    http_on(NULL, "POST", "/v1/needs", t_ent_a, "name=x", 6, "text/plain", &r);
-    CHECK_ERROR(r, 400, "bad_input", "Content-Type");
-    resp_free(&r);
+    /* Only JSON is taken, and is said to be: 415 otherwise. */
+    {
+        static const char *const types[] = {
+            "text/plain", "application/jsonx", "application/json; charset=latin1",
+            "application/x-www-form-urlencoded", "multipart/form-data", ""};
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+            http_on(NULL, "POST", "/v1/needs", t_ent_a, "{\"name\":\"n\"}", 12,
+                    types[i], &r);
+            CHECK_ERROR(r, 415, "unsupported_media_type", "Content-Type");
+            resp_free(&r);
+        }
+    }
+    /* Duplicate names at any depth, however spelled, and single quotes,
+     * which json-c would take. */
+    {
+        static const struct { const char *body, *field; } dups[] = {
+            {"{\"name\":\"n\",\"visibility\":\"public\","
+             "\"visibility\":\"confidential\"}", "visibility"},
+            {"{\"name\":\"n\",\"nam\\u0065\":\"m\"}", "name"},
+            {"{\"name\":\"n\",\"x_a\":{\"b\":1,\"c\":[{\"d\":1,\"d\":2}]}}",
+             "d"},
+            {"{\"name\":\"n\",'x_q':1}", ""},
+        };
+        for (size_t i = 0; i < sizeof dups / sizeof dups[0]; i++) {
+            http("POST", "/v1/needs", t_ent_a, dups[i].body, &r);
+            CHECK_ERROR(r, 400, "bad_input", dups[i].field);
+            resp_free(&r);
+        }
+    }
     http_on(NULL, "POST", "/v1/needs", t_ent_a, "{\"name\":\"\xff\"}", 12,
             NULL, &r);
     CHECK_ERROR(r, 400, "bad_input", "body");
