@@ -95,6 +95,11 @@ static json_object *principal_json(const struct api_principal *p)
     if (p->label[0])
         json_object_object_add(o, "label", json_object_new_string(p->label));
     json_object_object_add(o, "created", json_object_new_string(p->created));
+    if (p->expires[0])
+        json_object_object_add(o, "expires", json_object_new_string(p->expires));
+    if (p->last_used[0])
+        json_object_object_add(o, "last_used",
+                               json_object_new_string(p->last_used));
     return o;
 }
 
@@ -131,6 +136,8 @@ static enum kx_status principal_parse(const void *val, size_t len,
     copy_str(o, "region", p->region, sizeof p->region);
     copy_str(o, "label", p->label, sizeof p->label);
     copy_str(o, "created", p->created, sizeof p->created);
+    copy_str(o, "expires", p->expires, sizeof p->expires);
+    copy_str(o, "last_used", p->last_used, sizeof p->last_used);
     json_object_put(o);
     return p->role == API_ROLE_NONE ? KX_CORRUPT : KX_OK;
 }
@@ -214,10 +221,22 @@ out:
     return st_;
 }
 
+/* Now plus secs, as ISO 8601 UTC into buf (32 bytes). */
+static void iso_at(time_t secs, char *buf, size_t n)
+{
+    time_t at = time(NULL) + secs;
+    struct tm tm;
+
+    gmtime_r(&at, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 enum kx_status api_token_lookup(store_txn *t, const char *token,
-                                struct api_principal *p)
+                                struct api_principal *p,
+                                struct api_token_ref *ref)
 {
     unsigned char hash[API_SHA256_LEN];
+    char now[32], expires[32];
     const void *v;
     size_t len;
 
@@ -225,9 +244,90 @@ enum kx_status api_token_lookup(store_txn *t, const char *token,
     if (!token_wellformed(token))
         return KX_UNAUTHORIZED;
     api_sha256(token, API_TOKEN_LEN, hash);
-    if (store_kv_get(t, STORE_TOKENS, hash, sizeof hash, &v, &len) != KX_OK)
+    if (store_kv_get(t, STORE_TOKENS, hash, sizeof hash, &v, &len) != KX_OK ||
+        principal_parse(v, len, p) != KX_OK) {
+        memset(p, 0, sizeof *p);
         return KX_UNAUTHORIZED;
-    return principal_parse(v, len, p) == KX_OK ? KX_OK : KX_UNAUTHORIZED;
+    }
+    api_time_iso(now, sizeof now);
+    /* ISO 8601 UTC times of one shape compare as strings */
+    if (p->expires[0] && strcmp(now, p->expires) >= 0) {
+        snprintf(expires, sizeof expires, "%s", p->expires);
+        memset(p, 0, sizeof *p);
+        snprintf(p->expires, sizeof p->expires, "%s", expires);
+        return KX_UNAUTHORIZED;
+    }
+    if (ref)
+        memcpy(ref->hash, hash, sizeof hash);
+    return KX_OK;
+}
+
+enum kx_status api_token_touch(store *st, const struct api_token_ref *ref,
+                               const struct api_principal *p)
+{
+    struct api_principal cur;
+    char hour_ago[32];
+    store_txn *t = NULL;
+    json_object *o = NULL;
+    const void *v;
+    const char *js;
+    size_t len;
+    enum kx_status s;
+
+    iso_at(-3600, hour_ago, sizeof hour_ago);
+    if (p->last_used[0] && strcmp(p->last_used, hour_ago) > 0)
+        return KX_OK;
+    if ((s = store_txn_begin(st, 1, &t)) != KX_OK)
+        return s;
+    s = store_kv_get(t, STORE_TOKENS, ref->hash, sizeof ref->hash, &v, &len);
+    if (s == KX_NOTFOUND) { /* revoked meanwhile */
+        s = KX_OK;
+        goto out;
+    }
+    if (s != KX_OK || (s = principal_parse(v, len, &cur)) != KX_OK)
+        goto out;
+    api_time_iso(cur.last_used, sizeof cur.last_used);
+    memcpy(cur.last_used + 13, ":00:00Z", 8); /* to the hour: less to learn */
+    if (!(o = principal_json(&cur))) {
+        s = KX_NOMEM;
+        goto out;
+    }
+    js = json_object_to_json_string_ext(o, JSON_OUT);
+    if ((s = store_kv_put(t, STORE_TOKENS, ref->hash, sizeof ref->hash, js,
+                          strlen(js))) != KX_OK)
+        goto out;
+    s = store_txn_commit(t);
+    t = NULL;
+out:
+    store_txn_abort(t);
+    json_object_put(o);
+    return s;
+}
+
+enum kx_status api_token_expiry(const char *when, char *buf,
+                                struct kx_error *err)
+{
+    char today[32], *end;
+    long days;
+    int y, m, d;
+
+    buf[0] = '\0';
+    days = strtol(when, &end, 10);
+    if (*when && !*end) {
+        if (days < 1 || days > 3650)
+            return kx_error_set(err, KX_BADINPUT, "expires",
+                                "expected 1 to 3650 days, got %s", when);
+        iso_at((time_t)days * 86400, buf, 32);
+        return KX_OK;
+    }
+    api_time_iso(today, sizeof today);
+    if (strlen(when) != 10 || sscanf(when, "%4d-%2d-%2d", &y, &m, &d) != 3 ||
+        m < 1 || m > 12 || d < 1 || d > 31 || strncmp(when, today, 10) <= 0)
+        return kx_error_set(err, KX_BADINPUT, "expires",
+                            "expected a number of days or a date YYYY-MM-DD "
+                            "after today, got \"%.40s\"", when);
+    snprintf(buf, 32, "%sT00:00:00Z", when);
+    return KX_OK;
 }
 
 struct revoke_ctx {
@@ -273,7 +373,7 @@ enum kx_status api_token_revoke(store *st, const char *prefix,
                                 struct kx_error *err)
 {
     struct revoke_ctx c = {prefix, label, NULL, NULL, 0, 0, KX_OK};
-    struct api_principal cli = {API_ROLE_ADMIN, "cli", "", "", "", ""};
+    struct api_principal cli = {.role = API_ROLE_ADMIN, .id = "cli"};
     store_txn *t = NULL;
     enum kx_status s;
 

@@ -16,6 +16,7 @@
 
 #include "kx.h"
 #include "record.h"
+#include "sha256.h"
 #include "store.h"
 #include "taxo.h"
 
@@ -55,11 +56,19 @@ struct api_principal {
     char region[16];               /* liaison role: GB/T 2260 code */
     char label[64];                /* free text given at creation */
     char created[32];              /* ISO 8601 UTC */
+    char expires[32];              /* ISO 8601 UTC, "" if it never does */
+    char last_used[32];            /* ISO 8601 UTC to the hour, "" never */
+};
+
+/* A looked-up token: who, and the key its record is stored under. */
+struct api_token_ref {
+    unsigned char hash[API_SHA256_LEN];
 };
 
 /* ---- tokens -------------------------------------------------------------- */
 
-/* Creates a token for p (role and scope; id and created are filled in),
+/* Creates a token for p (role, scope, and expires if it should: "" or an
+ * ISO 8601 UTC time; id and created are filled in),
  * stores its SHA-256 and returns the token text in *token (the caller's to
  * free(); it is never stored and cannot be shown again). The scope must
  * exist: an enterprise record for enterprise tokens (KX_NOTFOUND), a
@@ -68,10 +77,26 @@ enum kx_status api_token_create(store *st, const taxo *tx,
                                 struct api_principal *p, char **token,
                                 struct kx_error *err);
 
-/* Looks up a bearer token: KX_OK with *p filled, KX_UNAUTHORIZED if it is
- * malformed, unknown or revoked. */
+/* Looks up a bearer token: KX_OK with *p filled and *ref (may be NULL)
+ * saying where it is stored, KX_UNAUTHORIZED if it is malformed, unknown,
+ * revoked or expired (then only p->expires is set, for the message). The
+ * token is found by its SHA-256, so no comparison runs on the secret. */
 enum kx_status api_token_lookup(store_txn *t, const char *token,
-                                struct api_principal *p);
+                                struct api_principal *p,
+                                struct api_token_ref *ref);
+
+/* Records that the token was used now, at most once an hour (p->last_used
+ * says when it last was): a write transaction of its own, so call it
+ * outside any other. KX_OK also when nothing needed writing or the token
+ * is gone meanwhile. */
+enum kx_status api_token_touch(store *st, const struct api_token_ref *ref,
+                               const struct api_principal *p);
+
+/* The expiry for `token create --expires WHEN` into buf (32 bytes): WHEN
+ * is a number of days from now (1..3650) or a date YYYY-MM-DD after today
+ * (the token stops at 00:00 UTC that day). KX_BADINPUT saying so else. */
+enum kx_status api_token_expiry(const char *when, char *buf,
+                                struct kx_error *err);
 
 /* Revokes the tokens whose id starts with prefix (or the token given in
  * full), or, with prefix NULL, every token carrying label. *n gets how

@@ -157,17 +157,17 @@ enum MHD_Result api_reply_kx(struct api_req *r, enum kx_status st,
     return reply_error_msg(r, st, err ? err->field : "", msg);
 }
 
-enum MHD_Result api_reply_not_allowed(struct api_req *r, const char *allow)
+/* An error body with code, message and one extra header. */
+static enum MHD_Result reply_with_header(struct api_req *r, unsigned http,
+                                         const char *code, const char *msg,
+                                         const char *hname, const char *hval)
 {
-    char msg[160];
     json_object *o = json_object_new_object(), *e = json_object_new_object();
     const char *s;
     size_t len = 0;
     struct MHD_Response *resp;
 
-    snprintf(msg, sizeof msg, "%s is not allowed here (allowed: %s)",
-             r->method, allow);
-    json_object_object_add(e, "code", json_object_new_string("method_not_allowed"));
+    json_object_object_add(e, "code", json_object_new_string(code));
     json_object_object_add(e, "message", json_object_new_string(msg));
     json_object_object_add(e, "field", json_object_new_string(""));
     json_object_object_add(o, "error", e);
@@ -176,6 +176,28 @@ enum MHD_Result api_reply_not_allowed(struct api_req *r, const char *allow)
                                            MHD_RESPMEM_MUST_COPY);
     json_object_put(o);
     if (resp)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-    return reply_send(r, 405, resp, "application/json; charset=utf-8");
+        MHD_add_response_header(resp, hname, hval);
+    return reply_send(r, http, resp, "application/json; charset=utf-8");
+}
+
+enum MHD_Result api_reply_not_allowed(struct api_req *r, const char *allow)
+{
+    char msg[160];
+
+    snprintf(msg, sizeof msg, "%s is not allowed here (allowed: %s)",
+             r->method, allow);
+    return reply_with_header(r, 405, "method_not_allowed", msg,
+                             MHD_HTTP_HEADER_ALLOW, allow);
+}
+
+enum MHD_Result api_reply_rate_limited(struct api_req *r, unsigned secs)
+{
+    char msg[160], val[16];
+
+    snprintf(msg, sizeof msg, "this token writes faster than %u a minute; "
+             "try again in %u s", (unsigned)(r->srv->rate.per_s * 60 + 0.5),
+             secs);
+    snprintf(val, sizeof val, "%u", secs);
+    return reply_with_header(r, 429, "rate_limited", msg,
+                             MHD_HTTP_HEADER_RETRY_AFTER, val);
 }

@@ -39,6 +39,9 @@ enum MHD_Result api_reply_body(struct api_req *r, unsigned http,
                                const char *ctype, const void *body,
                                size_t len);
 
+/* 429 with Retry-After: secs and the JSON error body ("rate_limited"). */
+enum MHD_Result api_reply_rate_limited(struct api_req *r, unsigned secs);
+
 /* 405 with an Allow header listing the methods the path takes. */
 enum MHD_Result api_reply_not_allowed(struct api_req *r, const char *allow);
 

@@ -694,15 +694,17 @@ static int path_match(const char *pattern, const char *const *seg, int ns,
     return i == ns;
 }
 
-/* Sets r->who from the bearer token; *why says what was wrong. */
-static enum kx_status authenticate(struct api_req *r, const char **why)
+/* Sets r->who from the bearer token; why (n bytes) says what was wrong. */
+static enum kx_status authenticate(struct api_req *r, char *why, size_t n)
 {
     const char *h = MHD_lookup_connection_value(
         r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    struct api_token_ref ref;
     store_txn *t = NULL;
     enum kx_status st;
 
-    *why = "a bearer token is required (Authorization: Bearer kx_...)";
+    snprintf(why, n, "a bearer token is required (Authorization: Bearer "
+                     "kx_...)");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
         return KX_UNAUTHORIZED;
     h += 7;
@@ -710,19 +712,26 @@ static enum kx_status authenticate(struct api_req *r, const char **why)
         h++;
     if ((st = store_txn_begin(r->srv->st, 0, &t)) != KX_OK)
         return st;
-    st = api_token_lookup(t, h, &r->who);
+    st = api_token_lookup(t, h, &r->who, &ref);
     store_txn_abort(t);
-    if (st != KX_OK)
-        *why = "the bearer token is not valid (unknown, revoked or "
-               "malformed)";
+    if (st == KX_UNAUTHORIZED && r->who.expires[0])
+        snprintf(why, n, "the bearer token expired at %s", r->who.expires);
+    else if (st != KX_OK)
+        snprintf(why, n, "the bearer token is not valid (unknown, revoked "
+                         "or malformed)");
+    /* What `token list` shows as last used; bookkeeping, so a failure to
+     * write it (a full disk) does not refuse the request. */
+    if (st == KX_OK)
+        (void)api_token_touch(r->srv->st, &ref, &r->who);
     return st;
 }
 
 static enum MHD_Result run(struct api_req *r, const struct route *rt)
 {
     if (rt->roles) {
-        const char *why;
-        enum kx_status st = authenticate(r, &why);
+        char why[160];
+        enum kx_status st = authenticate(r, why, sizeof why);
+        unsigned wait;
 
         if (st == KX_UNAUTHORIZED)
             return api_reply_error(r, st, "Authorization", "%s", why);
@@ -734,6 +743,11 @@ static enum MHD_Result run(struct api_req *r, const struct route *rt)
                                    "the %s role may not use %s %s",
                                    api_role_name(r->who.role), rt->method,
                                    r->url);
+        /* Writes cost a transaction, an index commit and an audit entry
+         * each: one token cannot have them faster than its bucket. */
+        if (strcmp(rt->method, "GET") != 0 &&
+            (wait = api_rate_take(&r->srv->rate, r->who.id, api_now())))
+            return api_reply_rate_limited(r, wait);
     }
     return rt->fn(r);
 }
@@ -901,8 +915,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 /* ---- metrics and completion ---------------------------------------------- */
 
 static const unsigned metric_codes[API_NCODES] = {
-    200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 413, 415, 500, 503,
-    0};
+    200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 413, 415, 429, 500,
+    503, 0};
 
 static const double metric_bounds[API_NBUCKETS] = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 1e300};
@@ -1076,6 +1090,14 @@ enum kx_status api_server_start(const struct api_serve_opts *o,
     pthread_mutex_init(&s->wlock, NULL);
     pthread_mutex_init(&s->plock, NULL);
     pthread_mutex_init(&s->conn_lock, NULL);
+    {
+        unsigned rate = o->write_rate < 0 ? API_RATE_PER_MIN
+                                          : (unsigned)o->write_rate;
+        /* a fifth of a minute's writes at once, up to API_RATE_BURST */
+        api_rate_init(&s->rate, rate,
+                      rate / 5 < 1 ? 1
+                      : rate / 5 > API_RATE_BURST ? API_RATE_BURST : rate / 5);
+    }
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->reaper_wake, &ca);
@@ -1200,5 +1222,6 @@ void api_server_stop(struct api_server *s)
     pthread_mutex_destroy(&s->plock);
     pthread_cond_destroy(&s->reaper_wake);
     pthread_mutex_destroy(&s->conn_lock);
+    api_rate_free(&s->rate);
     free(s);
 }

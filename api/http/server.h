@@ -24,6 +24,7 @@
 #include "auth.h"
 #include "index.h"
 #include "match.h"
+#include "ratelimit.h"
 #include "search.h"
 
 #ifdef __cplusplus
@@ -35,7 +36,7 @@ struct json_object;
 #define API_BODY_MAX (256u * 1024u) /* bytes of request body, else 413 */
 #define API_JSON_DEPTH 16           /* nesting of a request body */
 #define API_ROUTES_MAX 32
-#define API_NCODES 16               /* HTTP statuses counted (metrics) */
+#define API_NCODES 18               /* HTTP statuses counted (metrics) */
 #define API_NBUCKETS 12             /* latency histogram buckets */
 #define API_ARGS_MAX 3              /* wildcards in a route path */
 
@@ -119,6 +120,7 @@ struct api_server {
     pthread_cond_t reaper_wake; /* on CLOCK_MONOTONIC */
     atomic_long log_sec;        /* when libmicrohttpd last had a line */
     atomic_ulong log_dropped;   /* its lines not shown since */
+    struct api_ratelimit rate;  /* writes per token */
 };
 
 /* One request, from its first byte to its completion. */
@@ -175,6 +177,8 @@ struct api_serve_opts {
     unsigned per_ip;        /* from one client address (0: API_CONN_PER_IP) */
     unsigned header_s;      /* seconds to send the headers (0: API_HEADER_S) */
     unsigned body_s;        /* then the body (0: API_BODY_S) */
+    int write_rate;         /* writes a minute per token (-1: the default
+                             * API_RATE_PER_MIN, 0: no limit) */
 };
 
 /* Opens the index for writing and starts serving. KX_LOCKED if another

@@ -1,6 +1,7 @@
 /* test_api_auth.c - the API's own pieces without a server: SHA-256, tokens
  * (hashed at rest, revocable), what each role may see, the audit log, and
  * the one status-to-HTTP mapping. */
+#include "ratelimit.h"
 #include "auth.h"
 #include "check.h"
 #include "reply.h"
@@ -99,7 +100,7 @@ static void test_tokens(void)
     CHECK(strncmp(p.id, tok, API_TOKEN_ID_LEN) == 0);
 
     CHECK_INT(store_txn_begin(st, 0, &t), KX_OK);
-    CHECK_INT(api_token_lookup(t, tok, &got), KX_OK);
+    CHECK_INT(api_token_lookup(t, tok, &got, NULL), KX_OK);
     CHECK_INT(got.role, API_ROLE_ENTERPRISE);
     CHECK_STR(got.enterprise, "enterprise:E1");
     CHECK_STR(got.id, p.id);
@@ -107,11 +108,11 @@ static void test_tokens(void)
     {
         char keep = tok[10];
         tok[10] = keep == '0' ? '1' : '0';
-        CHECK_INT(api_token_lookup(t, tok, &got), KX_UNAUTHORIZED);
+        CHECK_INT(api_token_lookup(t, tok, &got, NULL), KX_UNAUTHORIZED);
         tok[10] = keep;
     }
-    CHECK_INT(api_token_lookup(t, "kx_abc", &got), KX_UNAUTHORIZED);
-    CHECK_INT(api_token_lookup(t, "", &got), KX_UNAUTHORIZED);
+    CHECK_INT(api_token_lookup(t, "kx_abc", &got, NULL), KX_UNAUTHORIZED);
+    CHECK_INT(api_token_lookup(t, "", &got, NULL), KX_UNAUTHORIZED);
     CHECK_INT(api_token_each(t, count_tokens, &count), KX_OK);
     CHECK_INT(count, 1);
     store_txn_abort(t);
@@ -136,13 +137,13 @@ static void test_tokens(void)
     CHECK_INT(api_token_revoke(st, tok2, NULL, 0, &n, &err), KX_OK);
     CHECK_INT(n, 1);
     CHECK_INT(store_txn_begin(st, 0, &t), KX_OK);
-    CHECK_INT(api_token_lookup(t, tok2, &got), KX_UNAUTHORIZED);
-    CHECK_INT(api_token_lookup(t, tok, &got), KX_OK);
+    CHECK_INT(api_token_lookup(t, tok2, &got, NULL), KX_UNAUTHORIZED);
+    CHECK_INT(api_token_lookup(t, tok, &got, NULL), KX_OK);
     store_txn_abort(t);
     CHECK_INT(api_token_revoke(st, NULL, "t", 1, &n, &err), KX_OK);
     CHECK_INT(n, 1);
     CHECK_INT(store_txn_begin(st, 0, &t), KX_OK);
-    CHECK_INT(api_token_lookup(t, tok, &got), KX_UNAUTHORIZED);
+    CHECK_INT(api_token_lookup(t, tok, &got, NULL), KX_UNAUTHORIZED);
     store_txn_abort(t);
     free(tok);
     free(tok2);
@@ -150,12 +151,12 @@ static void test_tokens(void)
 
 static void test_need_access(void)
 {
-    struct api_principal ent_a = {API_ROLE_ENTERPRISE, "a", "enterprise:E1", "", "", ""};
-    struct api_principal ent_b = {API_ROLE_ENTERPRISE, "b", "enterprise:E2", "", "", ""};
-    struct api_principal county = {API_ROLE_LIAISON, "c", "", "371602", "", ""};
-    struct api_principal other = {API_ROLE_LIAISON, "d", "", "371621", "", ""};
-    struct api_principal city = {API_ROLE_LIAISON, "e", "", "371600", "", ""};
-    struct api_principal admin = {API_ROLE_ADMIN, "f", "", "", "", ""};
+    struct api_principal ent_a = {.role = API_ROLE_ENTERPRISE, .id = "a", .enterprise = "enterprise:E1"};
+    struct api_principal ent_b = {.role = API_ROLE_ENTERPRISE, .id = "b", .enterprise = "enterprise:E2"};
+    struct api_principal county = {.role = API_ROLE_LIAISON, .id = "c", .region = "371602"};
+    struct api_principal other = {.role = API_ROLE_LIAISON, .id = "d", .region = "371621"};
+    struct api_principal city = {.role = API_ROLE_LIAISON, .id = "e", .region = "371600"};
+    struct api_principal admin = {.role = API_ROLE_ADMIN, .id = "f"};
     struct kx_record *pub = rec("{\"kind\":\"need\",\"id\":\"N1\",\"name\":\"n\","
                                 "\"enterprise\":\"enterprise:E1\",\"region\":\"371602001\"}");
     struct kx_record *conf = rec("{\"kind\":\"need\",\"id\":\"N2\",\"name\":\"n\","
@@ -194,8 +195,8 @@ static void test_need_access(void)
 
 static void test_redact(void)
 {
-    struct api_principal ent = {API_ROLE_ENTERPRISE, "a", "enterprise:E1", "", "", ""};
-    struct api_principal liaison = {API_ROLE_LIAISON, "c", "", "371602", "", ""};
+    struct api_principal ent = {.role = API_ROLE_ENTERPRISE, .id = "a", .enterprise = "enterprise:E1"};
+    struct api_principal liaison = {.role = API_ROLE_LIAISON, .id = "c", .region = "371602"};
     json_object *expert = json_tokener_parse(
         "{\"kind\":\"expert\",\"id\":\"X\",\"email\":\"x@y.cn\"}");
     json_object *society = json_tokener_parse(
@@ -219,7 +220,7 @@ static void test_redact(void)
 
 static void test_audit(void)
 {
-    struct api_principal who = {API_ROLE_LIAISON, "kx_12345678", "", "371602", "", ""};
+    struct api_principal who = {.role = API_ROLE_LIAISON, .id = "kx_12345678", .region = "371602"};
     store_txn *t = NULL;
     json_object *a = NULL;
     struct kx_error err;
@@ -297,6 +298,81 @@ static void test_http_mapping(void)
     CHECK_STR(api_error_code(KX_BADINPUT), "bad_input");
 }
 
+/* Expiry: a past expiry answers like a bad token but says when; a future
+ * one works. Last use is written once an hour, to the hour. */
+static void test_token_expiry_and_use(void)
+{
+    struct api_principal p, got;
+    struct api_token_ref ref;
+    struct kx_error err;
+    store_txn *t = NULL;
+    char *old = NULL, *fresh = NULL, when[32];
+
+    memset(&p, 0, sizeof p);
+    p.role = API_ROLE_ADMIN;
+    snprintf(p.expires, sizeof p.expires, "2001-01-01T00:00:00Z");
+    CHECK_INT(api_token_create(st, tx, &p, &old, &err), KX_OK);
+    memset(&p, 0, sizeof p);
+    p.role = API_ROLE_ADMIN;
+    CHECK_INT(api_token_expiry("30", p.expires, &err), KX_OK);
+    CHECK(strlen(p.expires) == 20 && p.expires[19] == 'Z');
+    CHECK_INT(api_token_create(st, tx, &p, &fresh, &err), KX_OK);
+
+    CHECK_INT(store_txn_begin(st, 0, &t), KX_OK);
+    CHECK_INT(api_token_lookup(t, old, &got, &ref), KX_UNAUTHORIZED);
+    CHECK_STR(got.expires, "2001-01-01T00:00:00Z");
+    CHECK_INT(got.role, API_ROLE_NONE);
+    CHECK_INT(api_token_lookup(t, fresh, &got, &ref), KX_OK);
+    CHECK_STR(got.last_used, "");
+    store_txn_abort(t);
+    CHECK_INT(api_token_touch(st, &ref, &got), KX_OK);
+    CHECK_INT(store_txn_begin(st, 0, &t), KX_OK);
+    CHECK_INT(api_token_lookup(t, fresh, &got, &ref), KX_OK);
+    store_txn_abort(t);
+    api_time_iso(when, sizeof when);
+    CHECK(strncmp(got.last_used, when, 13) == 0);
+    CHECK_STR(got.last_used + 13, ":00:00Z");
+
+    /* What --expires takes, and what it refuses, naming the rule. */
+    CHECK_INT(api_token_expiry("0", when, &err), KX_BADINPUT);
+    CHECK_STR(err.field, "expires");
+    CHECK_INT(api_token_expiry("3651", when, &err), KX_BADINPUT);
+    CHECK_INT(api_token_expiry("2001-02-03", when, &err), KX_BADINPUT);
+    CHECK_INT(api_token_expiry("2999-13-01", when, &err), KX_BADINPUT);
+    CHECK_INT(api_token_expiry("soon", when, &err), KX_BADINPUT);
+    CHECK_INT(api_token_expiry("2999-02-03", when, &err), KX_OK);
+    CHECK_STR(when, "2999-02-03T00:00:00Z");
+    free(old);
+    free(fresh);
+}
+
+/* The write limit: a burst, then one per 1/rate, per token. */
+static void test_rate_limit(void)
+{
+    struct api_ratelimit rl;
+
+    api_rate_init(&rl, 60, 3); /* one a second, three at once */
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(api_rate_take(&rl, "kx_aaaaaaaa", 100.0), 0);
+    CHECK_INT(api_rate_take(&rl, "kx_aaaaaaaa", 100.0), 1);
+    CHECK_INT(api_rate_take(&rl, "kx_bbbbbbbb", 100.0), 0);
+    CHECK_INT(api_rate_take(&rl, "kx_aaaaaaaa", 101.0), 0);
+    CHECK_INT(api_rate_take(&rl, "kx_aaaaaaaa", 101.0), 1);
+    /* Many tokens later, the table stays bounded and a returning token
+     * starts afresh rather than being refused for others' writes. */
+    for (int i = 0; i < 5000; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "kx_%08x", (unsigned)i);
+        api_rate_take(&rl, id, 102.0);
+    }
+    CHECK_INT(api_rate_take(&rl, "kx_aaaaaaaa", 200.0), 0);
+    api_rate_free(&rl);
+    api_rate_init(&rl, 0, 0); /* no limit */
+    for (int i = 0; i < 1000; i++)
+        CHECK_INT(api_rate_take(&rl, "kx_cccccccc", 0.0), 0);
+    api_rate_free(&rl);
+}
+
 int main(void)
 {
     struct kx_error err;
@@ -311,6 +387,8 @@ int main(void)
     put("{\"kind\":\"enterprise\",\"id\":\"E2\",\"name\":\"乙\",\"region\":\"371621\"}");
     RUN(test_sha256_vectors);
     RUN(test_tokens);
+    RUN(test_token_expiry_and_use);
+    RUN(test_rate_limit);
     RUN(test_need_access);
     RUN(test_redact);
     RUN(test_audit);
