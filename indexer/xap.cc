@@ -92,6 +92,7 @@ struct xap_query {
     std::vector<unsigned> facets;
     unsigned facet_limit = 0; /* 0: facets over every match */
     unsigned min_match = 0;
+    bool match_all = false;
     unsigned long boost_above = 0; /* 0: every term may bring a document in */
     double k1 = 1.2;
     double b = 0.75;
@@ -717,6 +718,14 @@ extern "C" enum kx_status xap_query_set_min_match(xap_query *q, unsigned n)
     return KX_OK;
 }
 
+extern "C" enum kx_status xap_query_set_match_all(xap_query *q, int on)
+{
+    if (!q)
+        return KX_BADINPUT;
+    q->match_all = on != 0;
+    return KX_OK;
+}
+
 extern "C" enum kx_status xap_query_set_bm25(xap_query *q, double k1, double b)
 {
     /* The ranges BM25Weight accepts; checked here so nothing throws later. */
@@ -1115,6 +1124,8 @@ static Xapian::Query build_query(const Xapian::Database &d, const xap_query &q,
                                         filter)
                         : filter;
     }
+    if (query.empty() && q.match_all)
+        query = Xapian::Query::MatchAll;
     if (!q.excludes.empty() && !query.empty())
         query = Xapian::Query(Xapian::Query::OP_AND_NOT, query,
                               Xapian::Query(Xapian::Query::OP_OR,

@@ -169,6 +169,11 @@ enum kx_status xap_query_add_exclude(xap_query *q, const char *term);
  * a filter-only query ignores it. */
 enum kx_status xap_query_set_min_match(xap_query *q, unsigned n);
 
+/* A query with neither terms nor filters matches every document (minus
+ * excludes) rather than none: browsing with no words. Off by default, so
+ * that an empty need matches nothing. */
+enum kx_status xap_query_set_match_all(xap_query *q, int on);
+
 /* BM25 parameters (defaults k1=1.2, b=0.75). */
 enum kx_status xap_query_set_bm25(xap_query *q, double k1, double b);
 

@@ -138,6 +138,9 @@ enum kx_status match_search(xap_db *db, text_tokenizer *tok, const taxo *tx,
      * ask for most of them, so one common bigram cannot flood the page. */
     if (nterms > 2)
         xap_query_set_min_match(q, (unsigned)ceil(nterms * 0.6));
+    /* No words and no filters is browsing everything the caller may see
+     * (an admin's liaison page), not an empty page. */
+    xap_query_set_match_all(q, 1);
     for (size_t i = 0; i < KX_KIND_LAST && o->kinds[i]; i++) {
         if (record_kind_parse(o->kinds[i]) == KX_KIND_LAST) {
             st = kx_error_set(err, KX_BADINPUT, "kind",
