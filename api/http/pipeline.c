@@ -1,14 +1,18 @@
 /* pipeline.c - the brokering pipeline: POST /v1/pipeline records a
  * stage for a (need, partner) pair, GET /v1/pipeline lists the pairs.
  * STORE_PIPELINE holds "need:ID partner-kind:ID" -> {need, partner, stage,
- * note, updated, by, history: [{stage, when, by, note}]}. */
+ * note, updated, by, history: [{stage, when, by, note}]}. The listing
+ * also comes as a CSV file (format=csv) for spreadsheets. */
+#include "csv.h"
 #include "reply.h"
 #include "server.h"
 
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define JSON_OUT (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 #define NOTE_MAX 2000
@@ -297,15 +301,120 @@ static int list_one(void *vctx, json_object *e)
     return 0;
 }
 
+/* ---- the listing as CSV (format=csv) ------------------------------------ */
+
+/* The columns of the file, in the two languages of the pages: what the
+ * liaison page's export held when it built the file itself. */
+enum { L_ZH, L_EN, L_LAST };
+static const char *const csv_head[][L_LAST] = {
+    {"需求编号", "Need key"},   {"需求名称", "Need"},
+    {"合作方编号", "Partner key"}, {"合作方名称", "Partner"},
+    {"类型", "Kind"},           {"单位", "Organisation"},
+    {"阶段", "Stage"},          {"更新时间", "Updated"},
+    {"备注", "Note"},
+};
+static const struct {
+    const char *code, *name[L_LAST];
+} csv_names[] = {
+    {"shortlisted", {"候选", "shortlisted"}},
+    {"contacted", {"已联系", "contacted"}},
+    {"declined", {"已婉拒", "declined"}},
+    {"agreement_signed", {"已签约", "agreement signed"}},
+    {"expert", {"专家", "expert"}},
+    {"academician", {"院士", "academician"}},
+    {"society", {"学会", "society"}},
+    {"result", {"成果", "result"}},
+};
+
+/* A stage or kind for people in language l; an unknown code as it is. */
+static const char *csv_name(const char *code, int l)
+{
+    for (size_t i = 0; code && i < sizeof csv_names / sizeof csv_names[0]; i++)
+        if (strcmp(code, csv_names[i].code) == 0)
+            return csv_names[i].name[l];
+    return code;
+}
+
+/* One file, header row first, from the entries the JSON listing would
+ * hold: the same filters and access checks made them. */
+static enum kx_status csv_write(json_object *a, int l, char **out,
+                                size_t *len)
+{
+    struct kx_csv c = {0};
+
+    /* UTF-8 with a byte order mark: without it Excel reads the file in the
+     * machine's ANSI code page and the Chinese comes out garbled. */
+    kx_csv_bom(&c);
+    for (size_t i = 0; i < sizeof csv_head / sizeof csv_head[0]; i++)
+        kx_csv_text(&c, csv_head[i][l]);
+    kx_csv_row_end(&c);
+    for (size_t i = 0; i < json_object_array_length(a); i++) {
+        json_object *e = json_object_array_get_idx(a, i);
+
+        /* Every cell is record or user text, names included: all of it
+         * goes through the neutraliser (kx_csv_text). */
+        kx_csv_text(&c, get_str(e, "need"));
+        kx_csv_text(&c, get_str(e, "need_name"));
+        kx_csv_text(&c, get_str(e, "partner"));
+        kx_csv_text(&c, get_str(e, "partner_name"));
+        kx_csv_text(&c, csv_name(get_str(e, "partner_kind"), l));
+        kx_csv_text(&c, get_str(e, "partner_org"));
+        kx_csv_text(&c, csv_name(get_str(e, "stage"), l));
+        kx_csv_text(&c, get_str(e, "updated"));
+        kx_csv_text(&c, get_str(e, "note"));
+        kx_csv_row_end(&c);
+    }
+    return kx_csv_take(&c, out, len);
+}
+
+/* Sends a CSV file as a download. Here rather than in reply.c for now:
+ * the same headers as reply.c's (nosniff, no referrer) plus the
+ * attachment's name; no-store, as the JSON listing, because the file
+ * names people and their organisations. */
+static enum MHD_Result csv_reply(struct api_req *r, char *body, size_t len)
+{
+    struct MHD_Response *resp;
+    char disp[96], day[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    enum MHD_Result ret;
+
+    resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(body);
+        return api_reply_error(r, KX_NOMEM, "", "pipeline: out of memory");
+    }
+    /* The day in UTC, as every time the API hands out. */
+    gmtime_r(&now, &tm);
+    strftime(day, sizeof day, "%Y%m%d", &tm);
+    snprintf(disp, sizeof disp,
+             "attachment; filename=\"kxmatch-pipeline-%s.csv\"", day);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/csv; charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disp);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    r->http = 200;
+    ret = MHD_queue_response(r->conn, 200, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
 enum MHD_Result api_route_pipeline_list(struct api_req *r)
 {
     static const char *const allowed[] = {"need", "partner", "stage", "page",
-                                          "per_page", NULL};
+                                          "per_page", "format", "lang", NULL};
     struct list_ctx c;
     struct kx_error err;
     const char *need = api_req_param(r, "need");
+    const char *format = api_req_param(r, "format");
+    const char *lang = api_req_param(r, "lang");
     unsigned page, per;
+    int csv, l;
     json_object *o;
+    char *body = NULL;
+    size_t blen = 0;
     enum kx_status st;
 
     kx_error_clear(&err);
@@ -314,6 +423,14 @@ enum MHD_Result api_route_pipeline_list(struct api_req *r)
         (st = api_req_uint(r, "page", 1, 1, 100000, &page, &err)) != KX_OK ||
         (st = api_req_uint(r, "per_page", 100, 1, 1000, &per, &err)) != KX_OK)
         return api_reply_kx(r, st, &err);
+    if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
+        return api_reply_error(r, KX_BADINPUT, "format",
+                               "expected json or csv, got \"%.40s\"", format);
+    if (lang && strcmp(lang, "zh") != 0 && strcmp(lang, "en") != 0)
+        return api_reply_error(r, KX_BADINPUT, "lang",
+                               "expected zh or en, got \"%.40s\"", lang);
+    csv = format && strcmp(format, "csv") == 0;
+    l = lang && strcmp(lang, "en") == 0 ? L_EN : L_ZH;
     c.partner = api_req_param(r, "partner");
     c.stage = api_req_param(r, "stage");
     if (need && record_key_parse(need, NULL, NULL, NULL) != KX_OK)
@@ -325,6 +442,10 @@ enum MHD_Result api_route_pipeline_list(struct api_req *r)
     c.r = r;
     c.skip = (size_t)(page - 1) * per;
     c.take = per;
+    /* An export is the whole list unless a page is asked for: the
+     * pipeline is pairs people entered one by one, not a bulk table. */
+    if (csv && !api_req_param(r, "per_page") && !api_req_param(r, "page"))
+        c.take = SIZE_MAX;
     c.a = json_object_new_array();
     if ((st = store_txn_begin(r->srv->st, 0, &c.t)) == KX_OK)
         st = api_pipeline_each(c.t, need, list_one, &c);
@@ -332,6 +453,13 @@ enum MHD_Result api_route_pipeline_list(struct api_req *r)
     if (st != KX_OK) {
         json_object_put(c.a);
         return api_reply_error(r, st, "", "pipeline: %s", store_errmsg());
+    }
+    if (csv) {
+        st = csv_write(c.a, l, &body, &blen);
+        json_object_put(c.a);
+        if (st != KX_OK)
+            return api_reply_error(r, st, "", "pipeline: out of memory");
+        return csv_reply(r, body, blen);
     }
     o = json_object_new_object();
     json_object_object_add(o, "total", json_object_new_int64((int64_t)c.total));

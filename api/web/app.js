@@ -111,14 +111,8 @@ const KX = (() => {
     col_need: ['需求', 'Need'],
     col_partner: ['合作方', 'Partner'],
     col_kind: ['类型', 'Kind'],
-    col_org: ['单位', 'Organisation'],
     col_stage: ['阶段', 'Stage'],
     col_updated: ['更新时间', 'Updated'],
-    col_need_key: ['需求编号', 'Need key'],
-    col_need_name: ['需求名称', 'Need'],
-    col_partner_name: ['合作方名称', 'Partner'],
-    col_partner_key: ['合作方编号', 'Partner key'],
-    col_note: ['备注', 'Note'],
     s_shortlisted: ['候选', 'shortlisted'],
     s_contacted: ['已联系', 'contacted'],
     s_declined: ['已婉拒', 'declined'],
@@ -519,20 +513,28 @@ const KX = (() => {
     if (extra) box.append(el('p', {class: 'note'}, extra));
   }
 
-  /* ---- CSV --------------------------------------------------------------- */
+  /* ---- downloads ---------------------------------------------------------- */
 
-  function csv(rows) {
-    const cell = (v) => {
-      const s = v === null || v === undefined ? '' : String(v);
-      return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
-    };
-    /* The BOM lets spreadsheet programs read the Chinese as UTF-8. */
-    return '\ufeff' + rows.map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
-  }
-
-  function download(name, text, type) {
-    const url = URL.createObjectURL(new Blob([text], {type}));
-    const a = el('a', {href: url, download: name});
+  /* Files the API makes (the pipeline as CSV): fetched with the token, as
+   * a plain link cannot carry it, then saved under the name the server
+   * gives in Content-Disposition. The page builds no file itself, so that
+   * quoting and formula neutralisation live in one place, the server. */
+  async function download(path, fallback) {
+    const opts = {headers: {}};
+    if (token) opts.headers.Authorization = 'Bearer ' + token;
+    const res = await fetch(path, opts);
+    if (!res.ok) {
+      let e = {};
+      try {
+        e = (await res.json()).error || {};
+      } catch (x) {
+        e = {};
+      }
+      throw new ApiError(res.status, e.code || 'error', e.message || res.statusText, e.field);
+    }
+    const m = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '');
+    const url = URL.createObjectURL(await res.blob());
+    const a = el('a', {href: url, download: m ? m[1] : fallback});
     document.body.append(a);
     a.click();
     setTimeout(() => { URL.revokeObjectURL(url); a.remove(); }, 1000);
@@ -540,7 +542,7 @@ const KX = (() => {
 
   return {
     t, el, svg, clear, $, api, ApiError, init, applyI18n, pct, kindName,
-    stageName, dateOf, toast, renderMatches, groupedBars, funnel, csv,
+    stageName, dateOf, toast, renderMatches, groupedBars, funnel,
     download, onLang: (f) => langListeners.push(f),
     get lang() { return lang; },
     get who() { return who; },

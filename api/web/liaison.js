@@ -226,15 +226,16 @@
     }
   }
 
-  function exportCsv() {
-    const rows = [[t('col_need_key'), t('col_need_name'), t('col_partner_key'), t('col_partner_name'),
-                   t('col_kind'), t('col_org'), t('col_stage'), t('col_updated'), t('col_note')]];
-    for (const e of pipeline)
-      rows.push([e.need, e.need_name, e.partner, e.partner_name,
-                 KX.kindName(e.partner_kind || ''), e.partner_org, KX.stageName(e.stage),
-                 e.updated, e.note]);
-    const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
-    KX.download(`kxmatch-shortlist-${day}.csv`, KX.csv(rows), 'text/csv;charset=utf-8');
+  /* The server writes the file (GET /v1/pipeline?format=csv): the same
+   * pairs as the list above, with cells a spreadsheet would run as a
+   * formula neutralised. */
+  async function exportCsv() {
+    const p = new URLSearchParams({format: 'csv', lang: KX.lang});
+    try {
+      await KX.download('/v1/pipeline?' + p.toString(), 'kxmatch-pipeline.csv');
+    } catch (e) {
+      KX.toast(e.message, true);
+    }
   }
 
   /* ---- wiring ------------------------------------------------------------- */

@@ -189,6 +189,36 @@ await withPage('saving an opened need keeps its township and every field', desk,
   assert(strip(await get()) === strip(before), 'the need is back as it was');
 });
 
+// A CSV file per RFC 4180 (quoted fields, doubled quotes, CRLF rows) as
+// rows of cells; throws on anything else.
+function parseCsv(text) {
+  const rows = [];
+  let row = [], i = 0;
+  while (i < text.length) {
+    let cell = '';
+    if (text[i] === '"') {
+      for (i++; ; i++) {
+        if (i >= text.length) throw new Error('CSV: unclosed quote');
+        if (text[i] === '"' && text[i + 1] === '"') { cell += '"'; i++; }
+        else if (text[i] === '"') break;
+        else cell += text[i];
+      }
+      i++;
+    } else {
+      for (; i < text.length && !',\r\n'.includes(text[i]); i++) {
+        if (text[i] === '"') throw new Error('CSV: quote in an unquoted field');
+        cell += text[i];
+      }
+    }
+    row.push(cell);
+    if (text[i] === ',') { i++; continue; }
+    if (text.startsWith('\r\n', i)) { rows.push(row); row = []; i += 2; continue; }
+    throw new Error(`CSV: unexpected ${JSON.stringify(text[i])} at ${i}`);
+  }
+  if (row.length) throw new Error('CSV: last row without CRLF');
+  return rows;
+}
+
 let shortlisted = null;
 
 await withPage('liaison filters by a facet, shortlists a partner and exports CSV', desk, async (page) => {
@@ -247,23 +277,30 @@ await withPage('liaison filters by a facet, shortlists a partner and exports CSV
   shortlisted = { needKey, partnerKey };
   await page.screenshot({ path: path.join(out, 'liaison.png'), fullPage: true });
 
-  // Export, and read what was downloaded.
-  const [download] = await Promise.all([
+  // Export: the server writes the file (GET /v1/pipeline?format=csv), the
+  // page saves it under the server's name; read it back per RFC 4180.
+  const [download, csvResp] = await Promise.all([
     page.waitForEvent('download'),
+    page.waitForResponse((r) => r.url().includes('/v1/pipeline?') && r.url().includes('format=csv')),
     page.locator('#export-csv').click(),
   ]);
-  assert(/^kxmatch-shortlist-\d{8}\.csv$/.test(download.suggestedFilename()),
+  assert(csvResp.status() === 200, `CSV export answered ${csvResp.status()}`);
+  assert(csvResp.headers()['content-type'] === 'text/csv; charset=utf-8',
+         `CSV content type ${csvResp.headers()['content-type']}`);
+  assert(/^kxmatch-pipeline-\d{8}\.csv$/.test(download.suggestedFilename()),
          `file name ${download.suggestedFilename()}`);
   const file = path.join(out, 'shortlist.csv');
   await download.saveAs(file);
   const text = fs.readFileSync(file, 'utf8');
   assert(text.charCodeAt(0) === 0xfeff, 'the CSV starts with a BOM');
-  const lines = text.slice(1).trim().split('\r\n');
-  assert(lines[0].startsWith('需求编号,需求名称,合作方编号,合作方名称,类型,单位,阶段'),
-         `CSV header: ${lines[0]}`);
-  const mine = lines.find((l) => l.startsWith(needKey + ',') && l.includes(',' + partnerKey + ','));
+  const rows = parseCsv(text.slice(1));
+  assert(rows[0].join(',').startsWith('需求编号,需求名称,合作方编号,合作方名称,类型,单位,阶段'),
+         `CSV header: ${rows[0]}`);
+  const mine = rows.find((r) => r[0] === needKey && r[2] === partnerKey);
   assert(mine, `the CSV has the pair ${needKey} ${partnerKey}`);
-  assert(mine.includes(',已联系,'), `the pair is at "contacted": ${mine}`);
+  assert(mine[6] === '已联系', `the pair is at "contacted": ${mine}`);
+  const bad = rows.flat().filter((c) => /^[=+\-@\t\r]/.test(c));
+  assert(!bad.length, `no cell starts a formula: ${bad}`);
 
   await page.setViewportSize(phone);
   await noSideScroll(page, 'liaison page on a phone');

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 static char kx[PATH_MAX];     /* the kxmatch binary */
 static char dir[64];          /* scratch directory */
 static char db[128];          /* data directory */
@@ -1122,6 +1124,351 @@ static void test_pipeline_and_audit(void)
     resp_free(&r);
 }
 
+/* ---- the pipeline as CSV ------------------------------------------------- */
+
+/* A CSV file read back per RFC 4180, strictly: rows of cells. */
+struct csv_file {
+    struct kx_strv *row;
+    size_t n, cap;
+};
+
+static void csv_file_free(struct csv_file *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        kx_strv_free(&f->row[i]);
+    free(f->row);
+    memset(f, 0, sizeof *f);
+}
+
+/* Parses s[0..len): fields separated by commas, rows ended by CRLF (the
+ * last one too), a quoted field may hold anything with quotes doubled.
+ * -1 on anything else: a quote inside an unquoted field, text after a
+ * closing quote, a bare CR or LF ending a row, an unclosed quote. */
+static int csv_parse(const char *s, size_t len, struct csv_file *f)
+{
+    struct kx_strv cur = {0};
+    struct kx_buf cell = {0};
+    size_t i = 0;
+
+    memset(f, 0, sizeof *f);
+    while (i < len) {
+        if (s[i] == '"') {
+            for (i++;; i++) {
+                if (i >= len)
+                    goto bad;
+                if (s[i] == '"' && i + 1 < len && s[i + 1] == '"')
+                    kx_buf_add(&cell, "\"", 1), i++;
+                else if (s[i] == '"')
+                    break;
+                else
+                    kx_buf_add(&cell, s + i, 1);
+            }
+            i++;
+        } else {
+            for (; i < len && s[i] != ',' && s[i] != '\r' && s[i] != '\n';
+                 i++) {
+                if (s[i] == '"')
+                    goto bad;
+                kx_buf_add(&cell, s + i, 1);
+            }
+        }
+        kx_strv_add(&cur, cell.p ? cell.p : "", (size_t)-1);
+        kx_buf_free(&cell);
+        if (i < len && s[i] == ',') {
+            i++;
+            continue;
+        }
+        if (i + 1 < len && s[i] == '\r' && s[i + 1] == '\n') {
+            i += 2;
+            if (kx_grow(&f->row, &f->cap, f->n + 1, sizeof *f->row, 16) != 0)
+                goto bad;
+            f->row[f->n++] = cur;
+            memset(&cur, 0, sizeof cur);
+            continue;
+        }
+        goto bad;
+    }
+    if (cur.n || cur.oom)
+        goto bad;
+    return 0;
+bad:
+    kx_strv_free(&cur);
+    kx_buf_free(&cell);
+    csv_file_free(f);
+    return -1;
+}
+
+struct csv_resp {
+    struct resp r;
+    char disp[160];     /* Content-Disposition */
+};
+
+static size_t csv_on_header(char *p, size_t sz, size_t n, void *ctx)
+{
+    struct csv_resp *c = ctx;
+    size_t len = sz * n;
+
+    if (len > 21 && strncasecmp(p, "Content-Disposition: ", 21) == 0)
+        snprintf(c->disp, sizeof c->disp, "%.*s", (int)(len - 23), p + 21);
+    return on_header(p, sz, n, &c->r);
+}
+
+/* GET path with token; c->r holds the reply, c->disp its
+ * Content-Disposition; f (if the reply is 200) the parsed file, without
+ * its BOM. 0, or -1 if the transfer failed or the file does not parse. */
+static int csv_get(const char *path, const char *token, struct csv_resp *c,
+                   struct csv_file *f)
+{
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdr = NULL;
+    char url[2048], auth[128];
+    CURLcode rc;
+
+    memset(c, 0, sizeof *c);
+    memset(f, 0, sizeof *f);
+    snprintf(url, sizeof url, "%s%s", base, path);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    hdr = curl_slist_append(hdr, auth);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->r);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, csv_on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->r.code);
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(h);
+    if (rc != CURLE_OK)
+        return -1;
+    if (c->r.body && strncmp(c->r.ctype, "application/json", 16) == 0)
+        c->r.json = json_tokener_parse(c->r.body);
+    if (c->r.code != 200)
+        return 0;
+    if (c->r.len < 3 || memcmp(c->r.body, "\xEF\xBB\xBF", 3) != 0)
+        return -1;
+    return csv_parse(c->r.body + 3, c->r.len - 3, f);
+}
+
+/* The data row of the pair, or NULL. */
+static const struct kx_strv *csv_pair(const struct csv_file *f,
+                                      const char *need, const char *partner)
+{
+    for (size_t i = 1; i < f->n; i++)
+        if (f->row[i].n >= 3 && strcmp(f->row[i].v[0], need) == 0 &&
+            strcmp(f->row[i].v[2], partner) == 0)
+            return &f->row[i];
+    return NULL;
+}
+
+/* The CSV a token downloads holds the pairs its JSON listing holds, no
+ * more, no fewer; query is the filter ("" or "need=...&"). */
+static void csv_same_as_json(const char *token, const char *query)
+{
+    struct csv_resp c;
+    struct csv_file f;
+    struct resp r;
+    char path[512];
+
+    snprintf(path, sizeof path, "/v1/pipeline?%sformat=csv", query);
+    CHECK_INT(csv_get(path, token, &c, &f), 0);
+    CHECK_INT(c.r.code, 200);
+    snprintf(path, sizeof path, "/v1/pipeline?%sper_page=1000", query);
+    http("GET", path, token, NULL, &r);
+    CHECK_INT(r.code, 200);
+    CHECK(f.n >= 1);
+    CHECK_INT(f.n - 1, jlen(r.json, "entries"));
+    CHECK_INT(f.n - 1, atol(jget(r.json, "total")));
+    for (size_t i = 0; i < jlen(r.json, "entries"); i++) {
+        char pn[64], pp[64];
+        snprintf(pn, sizeof pn, "entries.%zu.need", i);
+        snprintf(pp, sizeof pp, "entries.%zu.partner", i);
+        CHECK(csv_pair(&f, jget(r.json, pn), jget(r.json, pp)) != NULL);
+    }
+    resp_free(&r);
+    resp_free(&c.r);
+    csv_file_free(&f);
+}
+
+/* Posts a need of enterprise TA in county 371602 named name; its key into
+ * key (n bytes), "" on failure. */
+static void csv_need(const char *name, char *key, size_t n)
+{
+    json_object *o = json_object_new_object(), *ind = json_object_new_array();
+    struct resp r;
+
+    json_object_object_add(o, "name", json_object_new_string(name));
+    json_object_object_add(o, "text", json_object_new_string(
+        "催化裂化装置丙烯收率偏低,需要催化剂助剂选型。"));
+    json_object_object_add(o, "region", json_object_new_string("371602"));
+    json_object_array_add(ind, json_object_new_string("2511"));
+    json_object_object_add(o, "industries", ind);
+    http("POST", "/v1/needs", t_ent_a, json_object_to_json_string(o), &r);
+    CHECK_INT(r.code, 201);
+    snprintf(key, n, "%s", r.code == 201 ? jget(r.json, "key") : "");
+    resp_free(&r);
+    json_object_put(o);
+}
+
+/* Shortlists (need, expert:TX1) with a note, as the county A liaison. */
+static void csv_shortlist(const char *need, const char *note)
+{
+    json_object *o = json_object_new_object();
+    struct resp r;
+
+    json_object_object_add(o, "need", json_object_new_string(need));
+    json_object_object_add(o, "partner", json_object_new_string("expert:TX1"));
+    json_object_object_add(o, "stage", json_object_new_string("shortlisted"));
+    json_object_object_add(o, "note", json_object_new_string(note));
+    http("POST", "/v1/pipeline", t_county_a, json_object_to_json_string(o),
+         &r);
+    CHECK_INT(r.code, 201);
+    resp_free(&r);
+    json_object_put(o);
+}
+
+/* Issue 11: a need titled like a formula must reach the exported CSV as
+ * text. Titles and notes start with each lead OWASP lists; the file is
+ * parsed back and no cell may start with one; the titles survive behind
+ * their apostrophe; roles and filters are the JSON listing's. */
+static void test_pipeline_csv(void)
+{
+    static const char *const titles[] = {
+        "=HYPERLINK(\"http://evil.example/x\",\"y\")",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "+1+1 催化剂, \"助剂\"",
+    };
+    static const char *const notes[] = {"-2+3", "\t=1+1", "\r=1+1\n第二行"};
+    char keys[3][96], day[16], want[160], path[256];
+    const char *const head[] = {"需求编号", "需求名称", "合作方编号",
+                                "合作方名称", "类型", "单位", "阶段",
+                                "更新时间", "备注"};
+    struct csv_resp c;
+    struct csv_file f;
+    time_t now;
+
+    for (size_t i = 0; i < 3; i++) {
+        csv_need(titles[i], keys[i], sizeof keys[i]);
+        csv_shortlist(keys[i], notes[i]);
+    }
+
+    CHECK_INT(csv_get("/v1/pipeline?format=csv", t_county_a, &c, &f), 0);
+    CHECK_INT(c.r.code, 200);
+    CHECK_STR(c.r.ctype, "text/csv; charset=utf-8");
+    now = time(NULL);
+    strftime(day, sizeof day, "%Y%m%d", gmtime(&now));
+    snprintf(want, sizeof want,
+             "attachment; filename=\"kxmatch-pipeline-%s.csv\"", day);
+    CHECK_STR(c.disp, want);
+    /* The header row, then one row per pair, every row as wide. */
+    CHECK(f.n >= 4);
+    CHECK_INT(f.n ? f.row[0].n : 0, 9);
+    for (size_t i = 0; f.n && i < 9 && i < f.row[0].n; i++)
+        CHECK_STR(f.row[0].v[i], head[i]);
+    for (size_t i = 0; i < f.n; i++) {
+        CHECK_INT(f.row[i].n, 9);
+        for (size_t j = 0; j < f.row[i].n; j++)
+            if (f.row[i].v[j][0] && strchr("=+-@\t\r", f.row[i].v[j][0])) {
+                fprintf(stderr, "row %zu cell %zu starts a formula: %s\n", i,
+                        j, f.row[i].v[j]);
+                CHECK(!"a cell starts with a formula lead");
+            }
+    }
+    for (size_t i = 0; i < 3; i++) {
+        const struct kx_strv *row = csv_pair(&f, keys[i], "expert:TX1");
+        char t[160], n[64];
+
+        CHECK(row != NULL);
+        if (!row || row->n < 9)
+            continue;
+        snprintf(t, sizeof t, "'%s", titles[i]);
+        snprintf(n, sizeof n, "'%s", notes[i]);
+        CHECK_STR(row->v[1], t);
+        CHECK_STR(row->v[3], "测试专家");
+        CHECK_STR(row->v[4], "专家");
+        CHECK_STR(row->v[5], "测试大学");
+        CHECK_STR(row->v[6], "候选");
+        CHECK(strlen(row->v[7]) == 20 && row->v[7][10] == 'T');
+        CHECK_STR(row->v[8], n);
+    }
+    resp_free(&c.r);
+    csv_file_free(&f);
+
+    /* Roles and filters: the same pairs as the JSON listing. The other
+     * county's liaison gets none of these needs; the admin gets the
+     * confidential need's pair, which the county liaison does not. */
+    csv_same_as_json(t_county_a, "");
+    csv_same_as_json(t_county_b, "");
+    csv_same_as_json(t_city, "");
+    csv_same_as_json(t_admin, "");
+    csv_same_as_json(t_county_a, "stage=agreement_signed&");
+    snprintf(path, sizeof path, "need=%s&", keys[0]);
+    csv_same_as_json(t_county_a, path);
+    CHECK_INT(csv_get("/v1/pipeline?format=csv", t_county_b, &c, &f), 0);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(csv_pair(&f, keys[i], "expert:TX1") == NULL);
+    CHECK(f.n >= 1);
+    resp_free(&c.r);
+    csv_file_free(&f);
+    CHECK_INT(csv_get("/v1/pipeline?format=csv", t_admin, &c, &f), 0);
+    CHECK(csv_pair(&f, "need:TA2", "expert:TX1") != NULL);
+    CHECK(csv_pair(&f, keys[0], "expert:TX1") != NULL);
+    resp_free(&c.r);
+    csv_file_free(&f);
+    CHECK_INT(csv_get("/v1/pipeline?format=csv", t_county_a, &c, &f), 0);
+    CHECK(csv_pair(&f, "need:TA2", "expert:TX1") == NULL);
+    resp_free(&c.r);
+    csv_file_free(&f);
+    /* One filtered need: the header and its one row. */
+    snprintf(path, sizeof path, "/v1/pipeline?format=csv&need=%s", keys[1]);
+    CHECK_INT(csv_get(path, t_county_a, &c, &f), 0);
+    CHECK_INT(f.n, 2);
+    resp_free(&c.r);
+    csv_file_free(&f);
+    /* English names on request; pages when asked for, as in JSON. */
+    {
+        struct resp r;
+        char stage[64];
+
+        http("GET", "/v1/pipeline?per_page=1", t_county_a, NULL, &r);
+        snprintf(stage, sizeof stage, "%s", jget(r.json, "entries.0.stage"));
+        if (strchr(stage, '_'))
+            *strchr(stage, '_') = ' ';
+        CHECK_INT(csv_get("/v1/pipeline?format=csv&lang=en&per_page=1&page=1",
+                          t_county_a, &c, &f), 0);
+        CHECK_INT(f.n, 2);
+        CHECK_STR(f.n ? f.row[0].v[0] : NULL, "Need key");
+        CHECK_STR(f.n ? f.row[0].v[8] : NULL, "Note");
+        CHECK_STR(f.n > 1 ? f.row[1].v[0] : NULL, jget(r.json, "entries.0.need"));
+        CHECK_STR(f.n > 1 ? f.row[1].v[4] : NULL,
+                  jget(r.json, "entries.0.partner_kind"));
+        CHECK_STR(f.n > 1 ? f.row[1].v[6] : NULL, stage);
+        resp_free(&r);
+        resp_free(&c.r);
+        csv_file_free(&f);
+    }
+
+    /* The route's roles hold for the file; bad values name the parameter. */
+    CHECK_INT(csv_get("/v1/pipeline?format=csv", t_ent_a, &c, &f), 0);
+    CHECK_INT(c.r.code, 403);
+    resp_free(&c.r);
+    CHECK_INT(csv_get("/v1/pipeline?format=xlsx", t_county_a, &c, &f), 0);
+    CHECK_ERROR(c.r, 400, "bad_input", "format");
+    resp_free(&c.r);
+    CHECK_INT(csv_get("/v1/pipeline?format=csv&lang=fr", t_county_a, &c, &f),
+              0);
+    CHECK_ERROR(c.r, 400, "bad_input", "lang");
+    resp_free(&c.r);
+    CHECK_INT(csv_get("/v1/pipeline?format=csv&stage=x", t_county_a, &c, &f),
+              0);
+    CHECK_ERROR(c.r, 400, "bad_input", "stage");
+    resp_free(&c.r);
+    /* The JSON listing is unchanged by the new parameter. */
+    CHECK_INT(status("GET", "/v1/pipeline?format=json", t_county_a, NULL),
+              200);
+}
+
 static void test_taxonomy(void)
 {
     struct resp r;
@@ -1303,6 +1650,7 @@ int main(void)
     RUN(test_liaison_boundaries);
     RUN(test_confidential_never_leaks);
     RUN(test_pipeline_and_audit);
+    RUN(test_pipeline_csv);
     RUN(test_taxonomy);
     RUN(test_search_browse);
     RUN(test_concurrent_readers_and_writes);
