@@ -1,11 +1,17 @@
 /* web.c - the web pages (api/web/: HTML, JS, CSS), served from the
- * directory resolved at start ($KXMATCH_WEB or the build's). */
+ * directory resolved at start ($KXMATCH_WEB or the build's): its regular
+ * files only, reached without following any symbolic link. */
+#define _GNU_SOURCE /* O_PATH */
 #include "reply.h"
 #include "server.h"
 
-#include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define WEB_FILE_MAX (4u << 20)
 
@@ -45,13 +51,119 @@ static int safe_path(const char *p)
     }
 }
 
+/* Opens rel (safe_path() holds) beneath the folder dir for reading, one
+ * component at a time with O_NOFOLLOW: no symbolic link is followed, not
+ * even one inside the folder pointing inside it. We ship none, and a
+ * Debian package that symlinks a shared JS library into the folder must
+ * copy it instead. O_NONBLOCK so that a FIFO opens at once instead of
+ * holding a worker until someone writes to it (on a regular file it
+ * changes nothing, so it stays set). Not openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS): safe_path() already refuses "..", and one walk
+ * that every kernel runs is the path the tests check. The descriptor is the
+ * caller's to close; *sb is its fstat. -1 with errno set on failure,
+ * EISDIR for anything but a regular file (directory, FIFO, socket,
+ * device). */
+static int web_open(int dir, const char *rel, struct stat *sb)
+{
+    char name[NAME_MAX + 1];
+    int cur = dir, fd = -1, e;
+
+    for (;;) {
+        size_t n = strcspn(rel, "/");
+
+        if (n >= sizeof name) {
+            e = ENAMETOOLONG;
+            goto out;
+        }
+        memcpy(name, rel, n);
+        name[n] = '\0';
+        if (!rel[n])
+            break;
+        /* O_PATH|O_DIRECTORY|O_NOFOLLOW refuses a symlink (ENOTDIR). */
+        fd = openat(cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        e = errno;
+        if (cur != dir)
+            close(cur);
+        cur = fd;
+        fd = -1;
+        if (cur < 0) {
+            cur = dir;
+            goto out;
+        }
+        rel += n + 1;
+    }
+    fd = openat(cur, name,
+                O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    e = errno;
+    if (fd >= 0 && fstat(fd, sb) != 0) {
+        e = errno;
+        close(fd);
+        fd = -1;
+    } else if (fd >= 0 && !S_ISREG(sb->st_mode)) {
+        e = EISDIR;
+        close(fd);
+        fd = -1;
+    }
+out:
+    if (cur != dir)
+        close(cur);
+    errno = e;
+    return fd;
+}
+
+/* The status for an errno of web_open(): what the client may have asked
+ * for wrongly is NOTFOUND, the rest is the server's fault. */
+static enum kx_status open_status(int e)
+{
+    switch (e) {
+    case ENOENT: case ENOTDIR: case ELOOP: case EISDIR: case ENAMETOOLONG:
+    case EACCES: case ENXIO: case ENODEV:
+        return KX_NOTFOUND;
+    case EMFILE: case ENFILE: case ENOMEM:
+        return KX_UNAVAILABLE;
+    default:
+        return KX_IO;
+    }
+}
+
+/* Reads the regular file fd of size sb->st_size into a new buffer. */
+static enum kx_status read_fd(int fd, const struct stat *sb, char **out,
+                              size_t *len)
+{
+    size_t size = (size_t)sb->st_size, n = 0;
+    char *buf = malloc(size ? size : 1);
+
+    *out = NULL;
+    if (!buf)
+        return KX_NOMEM;
+    /* A file that shrinks meanwhile is sent as far as it goes; one that
+     * grows, as far as fstat saw it. */
+    while (n < size) {
+        ssize_t got = read(fd, buf + n, size - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            free(buf);
+            return KX_IO;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    *out = buf;
+    *len = n;
+    return KX_OK;
+}
+
 enum MHD_Result api_route_web(struct api_req *r)
 {
     const char *rel = r->url + 1, *type = NULL, *dot;
-    char path[4400], *body = NULL;
+    char *body = NULL;
     size_t len = 0;
+    struct stat sb;
     enum MHD_Result ret;
     enum kx_status st;
+    int dir, fd, e;
 
     if (!*rel)
         rel = "index.html";
@@ -62,12 +174,41 @@ enum MHD_Result api_route_web(struct api_req *r)
             type = types[i].type;
     if (!type)
         return api_reply_error(r, KX_NOTFOUND, "", "no page %.100s", r->url);
-    snprintf(path, sizeof path, "%s/%s", r->srv->web_dir, rel);
-    st = api_file_read(path, WEB_FILE_MAX, &body, &len);
-    if (st == KX_NOTFOUND)
-        return api_reply_error(r, st, "", "no page %.100s", r->url);
+    /* Opened per request rather than held from start: an O_PATH open
+     * reads nothing, and the server then keeps no descriptor for it. The
+     * folder itself may be a symlink (the build tree's is): that is the
+     * operator's choice, not the client's. A server without pages answers
+     * 404, as for any missing page. */
+    dir = open(r->srv->web_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) {
+        e = errno;
+        if ((st = open_status(e)) == KX_NOTFOUND)
+            return api_reply_error(r, st, "", "no page %.100s", r->url);
+        return api_reply_error(r, st, "", "opening the web folder %s: %s",
+                               r->srv->web_dir, strerror(e));
+    }
+    fd = web_open(dir, rel, &sb);
+    e = errno;
+    close(dir);
+    if (fd < 0) {
+        if ((st = open_status(e)) == KX_NOTFOUND)
+            return api_reply_error(r, st, "", "no page %.100s", r->url);
+        return api_reply_error(r, st, "", "opening %s/%s: %s",
+                               r->srv->web_dir, rel, strerror(e));
+    }
+    /* Read from the descriptor checked, never again by name. */
+    if (sb.st_size > (off_t)WEB_FILE_MAX)
+        st = KX_TOOLARGE;
+    else
+        st = read_fd(fd, &sb, &body, &len);
+    e = errno;
+    close(fd);
+    if (st == KX_TOOLARGE)
+        return api_reply_error(r, KX_IO, "", "%s/%s is over %u bytes",
+                               r->srv->web_dir, rel, WEB_FILE_MAX);
     if (st != KX_OK)
-        return api_reply_error(r, st, "", "reading %s", path);
+        return api_reply_error(r, st, "", "reading %s/%s: %s",
+                               r->srv->web_dir, rel, strerror(e));
     ret = api_reply_body(r, 200, type, body, len);
     free(body);
     return ret;
