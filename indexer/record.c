@@ -486,17 +486,140 @@ static const char *const code_what[TAXO_KIND_LAST] = {
     [TAXO_REGION] = "GB/T 2260 region code",
 };
 
-static int email_valid(const char *s)
-{
-    const char *at = strchr(s, '@'), *dot, *p;
+/* ---- e-mail addresses ------------------------------------------------ */
 
-    if (!at || at == s || strchr(at + 1, '@'))
-        return 0;
-    for (p = s; *p; p++)
-        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+/* RFC 5322 atext: what a dot-atom local part is made of. */
+static int atext(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+static int ldh(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '-';
+}
+
+static const char *local_check(const char *s, size_t n)
+{
+    if (n == 0)
+        return "the local part before the @ is empty";
+    if (n > RECORD_EMAIL_LOCAL_MAX)
+        return "the local part before the @ is longer than 64 characters";
+    if (s[0] == '"') {
+        /* A quoted string, but only the plain kind: no quoted pairs, no
+         * spaces, nothing a header or an SMTP command would need to
+         * escape. */
+        if (n < 3 || s[n - 1] != '"')
+            return "a quoted local part must be \"...\" with at least one "
+                   "character inside";
+        for (size_t i = 1; i + 1 < n; i++)
+            if (s[i] == '"' || s[i] == '\\')
+                return "a quoted local part may not hold \" or \\";
+        return NULL;
+    }
+    if (s[0] == '.' || s[n - 1] == '.')
+        return "the local part may not begin or end with a dot";
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '.' && i + 1 < n && s[i + 1] == '.')
+            return "the local part may not hold two dots in a row";
+        if (s[i] != '.' && !atext((unsigned char)s[i]))
+            return "the local part may hold only letters, digits, dots and "
+                   "!#$%&'*+-/=?^_`{|}~ (or be quoted)";
+    }
+    return NULL;
+}
+
+static int is_localhost(const char *s, size_t n)
+{
+    /* s is letters, digits and hyphens here: | 0x20 lowers letters only */
+    for (size_t i = 0; i < n; i++)
+        if (i >= 9 || (s[i] | 0x20) != "localhost"[i])
             return 0;
-    dot = strchr(at + 1, '.');
-    return dot && dot > at + 1 && p[-1] != '.';
+    return n == 9;
+}
+
+static const char *domain_check(const char *s, size_t n)
+{
+    size_t labels = 0, i = 0;
+    int digits_only = 0;
+
+    if (n == 0)
+        return "the domain after the @ is empty";
+    if (s[0] == '[')
+        return "address literals like [192.0.2.1] are not accepted; give a "
+               "domain name";
+    if (s[n - 1] == '.')
+        return "the domain may not end with a dot";
+    while (i <= n) {
+        size_t j = i;
+
+        digits_only = 1;
+        while (j < n && s[j] != '.') {
+            if (!ldh((unsigned char)s[j]))
+                return "a domain label may hold only letters, digits and "
+                       "hyphens (write an international domain as "
+                       "punycode, xn--...)";
+            if (s[j] < '0' || s[j] > '9')
+                digits_only = 0;
+            j++;
+        }
+        if (j == i)
+            return "the domain has an empty label (two dots in a row, or a "
+                   "dot first)";
+        if (j - i > RECORD_EMAIL_LABEL_MAX)
+            return "a domain label is longer than 63 characters";
+        if (s[i] == '-' || s[j - 1] == '-')
+            return "a domain label may not begin or end with a hyphen";
+        labels++;
+        i = j + 1;
+    }
+    /* localhost alone: the default sender on a machine without a domain */
+    if (labels < 2 && !is_localhost(s, n))
+        return "the domain needs at least two labels, like example.org";
+    if (digits_only)
+        return "the top-level domain is all digits (IP addresses are not "
+               "accepted)";
+    return NULL;
+}
+
+const char *record_email_check(const char *s, size_t len)
+{
+    const char *at = NULL;
+
+    if (!s || len == 0)
+        return "the address is empty";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            return "the address holds a control character";
+        if (c == ' ')
+            return "the address holds a space";
+        if (c >= 0x80)
+            return "the address holds a non-ASCII character (write an "
+                   "international domain as punycode, xn--...)";
+        if (c == '@') {
+            if (at)
+                return "the address holds more than one @";
+            at = s + i;
+        }
+    }
+    if (!at)
+        return "the address has no @ between local part and domain";
+    if (len > RECORD_EMAIL_MAX)
+        return "the address is longer than 254 characters";
+    {
+        const char *why = local_check(s, (size_t)(at - s));
+        if (why)
+            return why;
+    }
+    return domain_check(at + 1, len - (size_t)(at + 1 - s));
+}
+
+int record_email_valid(const char *s)
+{
+    return s && !record_email_check(s, strlen(s));
 }
 
 static int two(const char *s)
@@ -734,10 +857,12 @@ static enum kx_status check_scalar(struct build *b, const struct field *f,
         break;
     case FT_EMAIL:
         st = want_string(v, fname, "an e-mail address", b->err);
-        if (st == KX_OK && !email_valid(json_object_get_string(v)))
+        if (st == KX_OK &&
+            (s = record_email_check(json_object_get_string(v),
+                                    (size_t)json_object_get_string_len(v))))
             return bad(b->err, KX_BADINPUT, fname, "expected an e-mail "
-                       "address like name@example.org, got %s",
-                       got(v, g, sizeof g));
+                       "address like name@example.org, got %s: %s",
+                       got(v, g, sizeof g), s);
         break;
     case FT_DATETIME:
     case FT_DATE:

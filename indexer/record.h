@@ -54,6 +54,31 @@ enum kx_status record_key_parse(const char *key, enum kx_kind *kind_out,
 /* 1 if id is 1..64 characters of [A-Za-z0-9._-]. */
 int record_id_valid(const char *id);
 
+/* E-mail addresses: the one rule for every address kxmatch keeps or sends
+ * to (records' "email" and "contact", liaison addresses, the sender), an
+ * RFC 5321 mailbox local@domain restricted to what every header and SMTP
+ * command takes as it is:
+ * - at most RECORD_EMAIL_MAX (254) characters, printable ASCII: no control
+ *   character, no space, nothing non-ASCII; exactly one @;
+ * - the local part 1..64 characters, a dot-atom (letters, digits and
+ *   !#$%&'*+-/=?^_`{|}~, dots only between them) or a quoted string
+ *   "..." of printable characters other than " and \ (no quoted pairs);
+ * - the domain two or more dot-separated labels of 1..63 letters, digits
+ *   and hyphens, no hyphen first or last, no trailing dot, a top-level
+ *   label not all digits (or just "localhost", the default sender's);
+ *   international domains as punycode (xn--...).
+ *   Address literals ([192.0.2.1], [IPv6:...]) are refused. */
+#define RECORD_EMAIL_MAX 254
+#define RECORD_EMAIL_LOCAL_MAX 64
+#define RECORD_EMAIL_LABEL_MAX 63
+
+/* Checks s[0..len) against that rule: NULL if it holds, else a static
+ * sentence naming the rule it breaks (for messages). s may be NULL. */
+const char *record_email_check(const char *s, size_t len);
+
+/* 1 if the NUL-terminated s passes record_email_check (NULL: 0). */
+int record_email_valid(const char *s);
+
 /* A parsed, validated record. Strings and arrays are borrowed from obj and
  * live as long as the record. Absent optional strings are NULL, absent
  * arrays have n == 0; null, "" and [] count as absent. Defaults are filled

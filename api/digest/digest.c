@@ -95,23 +95,29 @@ enum kx_status api_digest_kv_put_json(store_txn *t, enum store_table tb,
 
 int api_digest_addr_valid(const char *s)
 {
-    const char *at = NULL;
-    size_t n = 0;
+    /* one rule for every address: the record format's */
+    return record_email_valid(s);
+}
 
-    if (!s)
-        return 0;
-    for (const char *p = s; *p; p++, n++) {
+void api_digest_addr_show(const char *s, char *buf, size_t n)
+{
+    const char *p = s ? s : "";
+    size_t o = 0;
+
+    if (n < 8)
+        return;
+    buf[o++] = '"';
+    for (; *p && o + 9 < n; p++) {
         unsigned char c = (unsigned char)*p;
-        if (c <= 0x20 || c >= 0x7f || strchr("<>()[],;:\\\"", c))
-            return 0;
-        if (c == '@') {
-            if (at)
-                return 0;
-            at = p;
-        }
+        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
+            o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
     }
-    return at && at != s && at[1] && n <= 254 && !strstr(at, "..") &&
-           at[1] != '.' && s[n - 1] != '.';
+    buf[o] = '\0';
+    api_digest_utf8_trim(buf); /* a character the cut went through */
+    o = strlen(buf);
+    snprintf(buf + o, n - o, "\"%s", *p ? "..." : "");
 }
 
 enum kx_status api_digest_address(store_txn *t, const char *recipient,
@@ -341,7 +347,8 @@ char *api_digest_encode_words(const char *utf8)
     struct kx_buf b = {0};
     const unsigned char *s = (const unsigned char *)utf8;
     size_t n = strlen(utf8), i = 0;
-    int plain = !strstr(utf8, "=?");
+    /* long plain text is encoded too: words of 64 keep every line short */
+    int plain = !strstr(utf8, "=?") && n <= 64;
 
     for (size_t k = 0; k < n && plain; k++)
         if (s[k] < 0x20 || s[k] >= 0x7f || strchr("()<>@,;:\\\".[]", s[k]))
@@ -370,6 +377,102 @@ char *api_digest_encode_words(const char *utf8)
         i = j;
     }
     return kx_buf_take(&b);
+}
+
+/* ---- header values from record text ------------------------------------- */
+
+/* Decodes one UTF-8 character of s[0..n) into *cp; returns its length, or 0
+ * for a byte that starts no well-formed character (stray continuation,
+ * overlong form, surrogate, beyond U+10FFFF, cut short). */
+static size_t utf8_decode(const unsigned char *s, size_t n, unsigned long *cp)
+{
+    size_t l = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+               : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+               : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+    unsigned long c;
+
+    if (l == 0 || l > n)
+        return 0;
+    c = l == 1 ? s[0] : s[0] & (0x7f >> l);
+    for (size_t i = 1; i < l; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = c << 6 | (s[i] & 0x3f);
+    }
+    if ((l == 3 && c < 0x800) || (l == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+        (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return l;
+}
+
+/* What a header value does with a character. Line breaks and tabs are
+ * whitespace, as are the Unicode spaces; the other controls and the
+ * bidirectional formatting characters, which can make a display name
+ * read as someone else's, go. */
+enum hchar { HC_KEEP, HC_SPACE, HC_DROP };
+
+static enum hchar header_char(unsigned long c)
+{
+    if (c == '\t' || c == '\n' || c == 0x0b || c == 0x0c || c == '\r' ||
+        c == ' ' || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+        (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
+        c == 0x202f || c == 0x205f || c == 0x3000)
+        return HC_SPACE;
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c ||
+        c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) ||
+        (c >= 0x2066 && c <= 0x2069))
+        return HC_DROP;
+    return HC_KEEP;
+}
+
+char *api_digest_header_clean(const char *text)
+{
+    static const char fffd[] = "\xef\xbf\xbd";
+    struct kx_buf b = {0};
+    const unsigned char *s = (const unsigned char *)(text ? text : "");
+    size_t n = strlen((const char *)s), i = 0;
+    int space = 0;
+
+    while (i < n) {
+        unsigned long c = 0xfffd;
+        size_t l = utf8_decode(s + i, n - i, &c);
+        const char *out = (const char *)s + i;
+        size_t ol = l;
+        enum hchar h;
+
+        if (l == 0) { /* one bad byte becomes one U+FFFD */
+            l = 1;
+            out = fffd;
+            ol = 3;
+        }
+        i += l;
+        h = header_char(c);
+        if (h == HC_DROP)
+            continue;
+        if (h == HC_SPACE) {
+            space = b.n > 0; /* none leading; trailing ones never land */
+            continue;
+        }
+        if (b.n + (size_t)space + ol > API_DIGEST_HEADER_TEXT_MAX)
+            break;
+        if (space)
+            kx_buf_add(&b, " ", 1);
+        kx_buf_add(&b, out, ol);
+        space = 0;
+    }
+    return kx_buf_take(&b);
+}
+
+char *api_digest_header_value(const char *text)
+{
+    char *clean = api_digest_header_clean(text), *enc;
+
+    if (!clean)
+        return NULL;
+    enc = api_digest_encode_words(clean);
+    free(clean);
+    return enc;
 }
 
 /* ---- regions ------------------------------------------------------------ */
@@ -584,6 +687,7 @@ enum kx_status api_digest_liaison_set(store *st, const taxo *tx,
 {
     char key[64];
     store_txn *t = NULL;
+    const char *why;
     enum kx_status s;
 
     if (!region || strlen(region) > 12 || !tx ||
@@ -591,10 +695,13 @@ enum kx_status api_digest_liaison_set(store *st, const taxo *tx,
         return kx_error_set(err, KX_BADINPUT, "region",
                             "\"%s\" is not a GB/T 2260 region code",
                             region ? region : "");
-    if (!api_digest_addr_valid(email))
+    if ((why = record_email_check(email, email ? strlen(email) : 0))) {
+        char shown[128];
+        api_digest_addr_show(email, shown, sizeof shown);
         return kx_error_set(err, KX_BADINPUT, "email",
-                            "\"%s\" is not a plain e-mail address "
-                            "(expected name@domain)", email ? email : "");
+                            "%s is not an e-mail address like "
+                            "name@example.org: %s", shown, why);
+    }
     snprintf(key, sizeof key, "liaison:%s", region);
     if ((s = store_txn_begin(st, 1, &t)) != KX_OK)
         return s;

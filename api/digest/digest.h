@@ -316,13 +316,41 @@ enum kx_status api_digest_liaison_list(store *st, struct json_object **out);
  * "371602001", "371600" holds "371602", a code holds itself). */
 int api_digest_region_in(const char *r, const char *area);
 
-/* 1 if s is a plain address local@domain we are willing to put in a
- * header: printable ASCII, no spaces, quotes, angle brackets or commas. */
+/* 1 if s is an address we send to or from: record_email_valid's rule
+ * (record.h), the same one the record format applies to "email" and
+ * "contact". */
 int api_digest_addr_valid(const char *s);
+
+/* At most this many bytes of text in one header value (about 66 Chinese
+ * characters), cut at a character boundary. */
+#define API_DIGEST_HEADER_TEXT_MAX 200
+
+/* The one way text from records (and settings) becomes a header value:
+ * display names in From: and To:, Subject:. Cleans text with
+ * api_digest_header_clean, then encodes it with api_digest_encode_words,
+ * so that nothing the value decodes to can break or reorder a line. The
+ * caller's to free(); NULL if out of memory. */
+char *api_digest_header_value(const char *text);
+
+/* The cleaning half of api_digest_header_value, as UTF-8 text:
+ * - removed: C0 controls other than those below (U+0000-U+001F), DEL
+ *   (U+007F), C1 controls other than NEL (U+0080-U+009F), and the
+ *   bidirectional formatting characters (U+202A-U+202E embeddings and
+ *   overrides, U+2066-U+2069 isolates, U+200E, U+200F, U+061C marks);
+ * - whitespace: TAB, LF, VT, FF, CR, NEL (U+0085), LINE and PARAGRAPH
+ *   SEPARATOR (U+2028, U+2029), SPACE and the Unicode spaces (U+00A0,
+ *   U+1680, U+2000-U+200A, U+202F, U+205F, U+3000): each run becomes one
+ *   ASCII space, none at either end;
+ * - a byte that starts no well-formed UTF-8 character becomes U+FFFD;
+ * - at most API_DIGEST_HEADER_TEXT_MAX bytes, whole characters.
+ * text may be NULL (""). The caller's to free(); NULL if out of memory. */
+char *api_digest_header_clean(const char *text);
 
 /* RFC 2047 B-encoded words for UTF-8 text (each at most 64 characters,
  * never splitting a character), folded with CRLF SP; plain ASCII without
- * specials is returned as it is. The caller's to free(); NULL if out of
+ * specials, at most 64 characters, is returned as it is. Encodes, never
+ * cleans: header values made from record data come from
+ * api_digest_header_value instead. The caller's to free(); NULL if out of
  * memory. */
 char *api_digest_encode_words(const char *utf8);
 

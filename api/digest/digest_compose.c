@@ -838,14 +838,17 @@ static void rfc5322_date(long long t, char *buf, size_t n)
              tm.tm_min, tm.tm_sec, zone);
 }
 
-/* "From:"/"To:" value: encoded display name, then the address on a
- * folded line of its own. */
+/* "From:"/"To:" value: the display name made a header value, then the
+ * address (checked by the caller) on a folded line of its own. A name
+ * that cleans to nothing is left out. */
 static void address_header(struct kx_buf *b, const char *field,
                            const char *name, const char *addr)
 {
-    char *enc = name && *name ? api_digest_encode_words(name) : NULL;
+    char *enc = api_digest_header_value(name);
 
-    if (enc) {
+    if (!enc)
+        b->oom = 1;
+    if (enc && *enc) {
         /* a plain ASCII name may hold spaces: quote it unless encoded */
         if (strncmp(enc, "=?", 2) == 0)
             kx_buf_printf(b, "%s: %s\r\n <%s>\r\n", field, enc, addr);
@@ -951,7 +954,8 @@ enum kx_status api_dmsg_compose(store_txn *t, const taxo *tx,
     kx_buf_free(&b.html);
     out->html = kx_buf_take(&html);
     out->text = kx_buf_take(&b.text);
-    out->subject = strdup(subject);
+    /* what the outbox and previews show is what Subject: decodes to */
+    out->subject = api_digest_header_clean(subject);
     out->items = items;
     snprintf(out->recipient, sizeof out->recipient, "%s", recipient);
     snprintf(out->to, sizeof out->to, "%s", addr);
@@ -969,7 +973,8 @@ enum kx_status api_dmsg_compose(store_txn *t, const taxo *tx,
 
     address_header(&raw, "From", from_name, from);
     address_header(&raw, "To", name, addr);
-    enc = api_digest_encode_words(subject);
+    if (!(enc = api_digest_header_value(subject)))
+        raw.oom = 1;
     kx_buf_printf(&raw, "Subject: %s\r\n", enc ? enc : "");
     free(enc);
     kx_buf_printf(&raw, "Date: %s\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\n",

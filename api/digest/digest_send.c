@@ -263,6 +263,26 @@ static int count_states(void *ctx, const void *key, size_t klen,
     return 0;
 }
 
+/* Why a message from `from` to `to` may not go out, into buf (NULL if it
+ * may): either address failing the record format's rule. */
+static const char *addr_refused(const char *to, const char *from, char *buf,
+                                size_t n)
+{
+    const char *who = "recipient", *a = to, *why;
+    char shown[128];
+
+    if (!(why = record_email_check(a, strlen(a)))) {
+        who = "sender";
+        a = from;
+        if (!(why = record_email_check(a, strlen(a))))
+            return NULL;
+    }
+    api_digest_addr_show(a, shown, sizeof shown);
+    snprintf(buf, n, "not sent: %s address %s is not an e-mail address "
+             "like name@example.org: %s", who, shown, why);
+    return buf;
+}
+
 /* One sender per data directory: two runs could both see a message
  * planned and both send it. */
 static enum kx_status send_lock(store *st, int *fd, struct kx_error *err)
@@ -294,6 +314,7 @@ enum kx_status api_digest_send(store *st, const char *week_in,
     api_mail *mail = NULL;
     store_txn *t = NULL;
     double t0 = now_ms();
+    const char *why;
     int lock = -1;
     enum kx_status s;
 
@@ -303,6 +324,12 @@ enum kx_status api_digest_send(store *st, const char *week_in,
     if (!o->outbox_dir && !o->smtp)
         return kx_error_set(err, KX_BADINPUT, "smtp", "give an SMTP server "
                             "or an outbox directory");
+    if (o->from && (why = record_email_check(o->from, strlen(o->from)))) {
+        char shown[128];
+        api_digest_addr_show(o->from, shown, sizeof shown);
+        return kx_error_set(err, KX_BADINPUT, "from", "%s is not an e-mail "
+                            "address like name@example.org: %s", shown, why);
+    }
     if ((s = send_lock(st, &lock, err)) != KX_OK)
         return s;
     snprintf(prefix, sizeof prefix, "%s|", week);
@@ -331,6 +358,7 @@ enum kx_status api_digest_send(store *st, const char *week_in,
         const char *recipient = strchr(kl.v[i], '|') + 1;
         enum api_mail_outcome oc;
         struct api_mail_reply r;
+        char reason[256];
         int on, interrupted;
 
         if ((s = store_txn_begin(st, 0, &t)) != KX_OK)
@@ -352,6 +380,17 @@ enum kx_status api_digest_send(store *st, const char *week_in,
             continue;
         }
         interrupted = strcmp(state, "sending") == 0;
+        /* The addresses again, as they stand in the outbox: an entry
+         * composed before a rule tightened, or edited, is not sent. */
+        if ((why = addr_refused(to, from ? from : DIGEST_DEFAULT_FROM,
+                                reason, sizeof reason))) {
+            json_object_put(e);
+            if ((s = entry_update(st, kl.v[i], "failed", NULL, why)) !=
+                KX_OK)
+                break;
+            cnt.failed_now++;
+            continue;
+        }
         if (!on) {
             json_object_put(e);
             if ((s = entry_update(st, kl.v[i], "skipped", NULL,

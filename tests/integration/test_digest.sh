@@ -427,4 +427,84 @@ import email,email.policy,sys,glob
 m=email.message_from_bytes(open(sorted(glob.glob(sys.argv[1]+"/*.eml"))[0],"rb").read(),policy=email.policy.default)
 print(m.get_content_type(), len(list(m.iter_parts())), not m.defects)' "$WORK/eml")" "multipart/alternative 2 True"
 fi
+
+# ---- record text in headers; addresses checked when indexed and when sent ----
+# An expert whose name and organisation carry CR LF, NEL, LINE SEPARATOR
+# and a would-be Bcc:, an enterprise whose name carries PARAGRAPH
+# SEPARATOR, a bidi override and CR LF, and a need of that enterprise that
+# reaches the expert (JSON escapes, as a record line would have them).
+# Every message must parse under Python's strict policy, no header having
+# a defect or decoding to a control character, line or paragraph separator
+# or bidi control.
+CTL="$WORK/ctl"
+GOJI='盐碱地枸杞根腐病生物防治与微生物菌剂研发,开展黄河三角洲盐碱地枸杞根腐病病原鉴定、拮抗菌筛选、菌剂田间试验与示范推广。'
+printf '%s\n' \
+    '{"kind":"enterprise","id":"CX1","name":"滨州\u2029测试\u202e枸杞\r\n有限公司","email":"cx1+digest@farm.example.com","region":"371602","industries":["0151"],"text":"'"$GOJI"'"}' \
+    '{"kind":"need","id":"NX1","name":"盐碱地枸杞根腐病\r\n生物防治","enterprise":"enterprise:CX1","region":"371602","industries":["0151"],"tags":["枸杞","根腐病","生物防治","盐碱地"],"text":"'"$GOJI"'"}' \
+    '{"kind":"expert","id":"EX1","name":"赵\r\n伟\u0085明\u2028Bcc: x@evil.example","org":"滨州\r\n学院\u0085生物\u2028工程系","title":"教授","email":"zhao.wm@bzu.example.cn","region":"371602","capacity":3,"industries":["0151"],"tags":["枸杞","根腐病","生物防治","盐碱地"],"text":"'"$GOJI"'"}' \
+    > "$WORK/ctl.jsonl"
+expect_rc "index records with control characters in names" 0 "$KX" index --db "$CTL" "$DATA"/*.jsonl "$WORK/ctl.jsonl"
+expect_contains "every dataset address passes the mailbox rule" "$OUT" "rejected 0"
+expect_rc "plan a week with hostile names" 0 "$KX" digest plan --db "$CTL" --week $W1
+# An outbox entry whose address no longer passes (composed before the rule,
+# or edited): marked failed with the reason, never offered to the server.
+printf '%s\n{"state":"planned","to":"old address@bzu.example.cn","from":"digest@bzkx.example.cn","subject":"x","message":"x","attempts":0}\n' \
+    "$W1|expert:E0001" | mdb_load -T -s outbox "$CTL/lmdb" || fail "mdb_load outbox"
+start_sink "$WORK/s7"
+expect_rc "send a week with hostile names" 0 "$KX" digest send --db "$CTL" --week $W1 --smtp "smtp://127.0.0.1:$PORT" --from digest@bzkx.example.cn
+stop_sink
+ctl=$("$KX" digest status --db "$CTL" --week $W1 --json | "$PY" -c '
+import json,sys
+s=json.load(sys.stdin)
+f=[m for m in s["messages"] if m["state"]=="failed"]
+print(s["counts"]["sent"], len(f), f and f[0]["recipient"], bool(f) and "holds a space" in f[0].get("reason",""))')
+expect_eq "the bad outbox address is failed naming the rule, everything else sent" "$ctl" "$(received "$WORK/s7") 1 expert:E0001 True"
+expect_eq "the bad address never reached the server" "$(grep -c 'old address' "$WORK/s7/log.jsonl")" 0
+verdict=$("$PY" - "$WORK/s7" <<'PY'
+import email, email.policy, json, re, sys
+d = sys.argv[1]
+forbidden = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+want = {"expert:EX1": "赵 伟 明 Bcc: x@evil.example",
+        "enterprise:CX1": "滨州 测试枸杞 有限公司"}
+bad, seen = [], set()
+for l in open(d + "/log.jsonl"):
+    e = json.loads(l)
+    raw = open(d + "/" + e["file"], "rb").read()
+    try:
+        m = email.message_from_bytes(raw, policy=email.policy.strict)
+        who = str(m["X-Kxmatch-Digest"]).split()[1]
+        seen.add(who)
+        for part in m.walk():
+            if part.defects:
+                bad.append("%s: defects %s" % (who, part.defects))
+            for k, v in part.items():  # parses every header, strictly
+                if v.defects:
+                    bad.append("%s: %s: defects %s" % (who, k, v.defects))
+                if forbidden.search(str(v)):
+                    bad.append("%s: %s decodes to %r" % (who, k, str(v)))
+        if len(m.get_all("To")) != 1 or m.get_all("Bcc"):
+            bad.append("%s: headers %s" % (who, m.keys()))
+        to = m["To"].addresses
+        if len(to) != 1 or to[0].addr_spec != e["rcpt_tos"][0]:
+            bad.append("%s: To %r, envelope %s" % (who, to, e["rcpt_tos"]))
+        elif who in want and to[0].display_name != want[who]:
+            bad.append("%s: display name %r" % (who, to[0].display_name))
+    except Exception as x:
+        bad.append("%s: %s: %s" % (e["file"], type(x).__name__, x))
+bad += [who + " got nothing" for who in want if who not in seen]
+print("; ".join(bad[:6]) if bad else "ok")
+PY
+)
+expect_eq "hostile names: every header parses strictly, none decodes to a control or separator" "$verdict" ok
+# Addresses are checked when a record is indexed, naming the field and rule.
+printf '%s\n' '{"kind":"expert","id":"EB1","name":"坏地址","email":"a@b@c.cn"}' \
+    '{"kind":"society","id":"SB1","name":"坏学会","contact":"office@bz-.example.cn"}' \
+    '{"kind":"enterprise","id":"CB1","name":"坏企业","email":"x@[192.0.2.1]"}' > "$WORK/bad.jsonl"
+expect_rc "records with bad addresses are refused" 3 "$KX" index --db "$CTL" "$WORK/bad.jsonl"
+expect_contains "bad email: field and rule" "$OUT" 'bad.jsonl:1: email: expected an e-mail address like name@example.org, got "a@b@c.cn": the address holds more than one @'
+expect_contains "bad contact: field and rule" "$OUT" 'bad.jsonl:2: contact:'
+expect_contains "bad contact: the rule" "$OUT" "may not begin or end with a hyphen"
+expect_contains "address literal refused" "$OUT" "bad.jsonl:3: email:"
+expect_rc "liaison address with CR LF refused" 3 "$KX" digest liaison add --db "$CTL" --region 371600 --email $'a@b.cn\r\nBcc: x@y.cn'
+expect_contains "liaison address message names the rule" "$OUT" "control character"
 finish

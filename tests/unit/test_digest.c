@@ -144,6 +144,158 @@ static void test_encoded_words(void)
     free(w);
 }
 
+/* What a header value made by api_digest_encode_words decodes to, into
+ * out (n bytes); 0 if it is not made of printable ASCII, folded only with
+ * CRLF SP between encoded words, each at most 64 characters. */
+static int header_decode(const char *v, char *out, size_t n)
+{
+    char dec[256];
+    size_t o = 0;
+
+    out[0] = '\0';
+    for (const char *p = v; *p; p++)
+        if ((*p < 0x20 || *p > 0x7e) &&
+            !(p[0] == '\r' && p[1] == '\n' && p[2] == ' ') &&
+            !(p[0] == '\n' && p > v && p[-1] == '\r' && p[1] == ' '))
+            return 0;
+    if (strncmp(v, "=?", 2) != 0) {
+        snprintf(out, n, "%s", v);
+        return strlen(v) <= 64;
+    }
+    for (const char *p = v; *p;) {
+        const char *end = strstr(p, "?=");
+        size_t k;
+        if (strncmp(p, "=?UTF-8?B?", 10) != 0 || !end || end + 2 - p > 64)
+            return 0;
+        k = unb64(p + 10, (size_t)(end - p - 10), dec);
+        if (o + k >= n)
+            return 0;
+        memcpy(out + o, dec, k + 1);
+        o += k;
+        p = end + 2;
+        if (*p && strncmp(p, "\r\n ", 3) != 0)
+            return 0;
+        p += *p ? 3 : 0;
+    }
+    return 1;
+}
+
+/* 1 if UTF-8 s holds a control character, a line or paragraph separator
+ * or a bidirectional embedding, override or isolate. */
+static int has_forbidden(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    for (size_t i = 0; u[i];) {
+        unsigned long c = u[i];
+        size_t l = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if (l > 1)
+            c &= 0x7f >> l;
+        for (size_t k = 1; k < l && u[i + k]; k++)
+            c = c << 6 | (u[i + k] & 0x3f);
+        if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 ||
+            c == 0x2029 || (c >= 0x202a && c <= 0x202e) ||
+            (c >= 0x2066 && c <= 0x2069))
+            return 1;
+        i += l;
+    }
+    return 0;
+}
+
+/* api_digest_header_value(in) decodes to want, and header_clean gives the
+ * same text. */
+static void header_is(const char *in, const char *want, int line)
+{
+    char *v = api_digest_header_value(in), *c = api_digest_header_clean(in);
+    char dec[1024];
+    int ok = v && c && header_decode(v, dec, sizeof dec) &&
+             strcmp(dec, want) == 0 && strcmp(c, want) == 0 &&
+             !has_forbidden(dec);
+
+    if (!ok) {
+        fprintf(stderr, "%s:%d: header value of \"%s\" is \"%s\", decodes "
+                "to \"%s\", cleans to \"%s\"; want \"%s\"\n", __FILE__, line,
+                in, v ? v : "(null)", dec, c ? c : "(null)", want);
+        check_test_failed_ = 1;
+    }
+    free(v);
+    free(c);
+}
+#define HEADER_IS(in, want) header_is((in), (want), __LINE__)
+
+static void test_header_values(void)
+{
+    /* each line-breaking character becomes one space */
+    HEADER_IS("张\r伟", "张 伟");
+    HEADER_IS("张\n伟", "张 伟");
+    HEADER_IS("张\r\n伟", "张 伟");
+    HEADER_IS("张\xc2\x85伟", "张 伟");          /* NEL */
+    HEADER_IS("张\xe2\x80\xa8伟", "张 伟");      /* LINE SEPARATOR */
+    HEADER_IS("张\xe2\x80\xa9伟", "张 伟");      /* PARAGRAPH SEPARATOR */
+    HEADER_IS("Li\tJun", "Li Jun");              /* TAB */
+    HEADER_IS("Li\x0b\x0cJun", "Li Jun");        /* VT, FF */
+    HEADER_IS("张\xe3\x80\x80伟", "张 伟");      /* IDEOGRAPHIC SPACE */
+    /* the other controls and the bidi controls go */
+    HEADER_IS("张\xc2\x90伟", "张伟");           /* C1: DCS */
+    HEADER_IS("张\xc2\x9b" "31m伟", "张31m伟");  /* C1: CSI */
+    HEADER_IS("张\xc2\x80\xc2\x9f伟", "张伟");   /* first and last C1 */
+    HEADER_IS("a\x01\x07\x1b\x1f\x7f" "b", "ab");
+    HEADER_IS("evil\xe2\x80\xae" "gpj.exe", "evilgpj.exe"); /* RLO */
+    HEADER_IS("\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad" "x", "x");
+    HEADER_IS("\xe2\x81\xa6" "a\xe2\x81\xa7" "b\xe2\x81\xa8" "c\xe2\x81\xa9",
+              "abc");                              /* isolates */
+    HEADER_IS("a\xe2\x80\x8e" "b\xe2\x80\x8f", "ab"); /* LRM, RLM */
+    /* runs collapse, ends are trimmed, nothing becomes empty words */
+    HEADER_IS("  \t Li \r\n\xc2\x85 \xe2\x80\xa8 Jun \r\n ", "Li Jun");
+    HEADER_IS("\r\n\xe2\x80\xae\t", "");
+    HEADER_IS("", "");
+    /* an injected header stays inside the one value */
+    HEADER_IS("x\r\nBcc: evil@example.com", "x Bcc: evil@example.com");
+    /* bytes that are not UTF-8 become U+FFFD */
+    HEADER_IS("a\xff" "b", "a\xef\xbf\xbd" "b");
+    HEADER_IS("a\xc0\xaf" "b", "a\xef\xbf\xbd\xef\xbf\xbd" "b"); /* overlong */
+    HEADER_IS("a\xed\xa0\x80", "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    {
+        char *v = api_digest_header_value(NULL);
+        CHECK_STR(v, "");
+        free(v);
+    }
+    /* long text: cut at a character boundary, and long ASCII is encoded
+     * too so that no line of the header grows past 78 */
+    {
+        char in[1024] = "", dec[1024], *v, *c;
+        for (int i = 0; i < 100; i++)
+            strcat(in, "张");
+        c = api_digest_header_clean(in);
+        CHECK(c && strlen(c) == 198 && utf8_valid(c, strlen(c)));
+        v = api_digest_header_value(in);
+        CHECK(v && header_decode(v, dec, sizeof dec));
+        CHECK_STR(dec, c);
+        free(v);
+        free(c);
+        memset(in, 'a', 300);
+        in[300] = '\0';
+        in[150] = ' ';
+        c = api_digest_header_clean(in);
+        CHECK(c && strlen(c) == API_DIGEST_HEADER_TEXT_MAX);
+        v = api_digest_header_value(in);
+        CHECK(v && strncmp(v, "=?UTF-8?B?", 10) == 0);
+        CHECK(v && header_decode(v, dec, sizeof dec));
+        CHECK_STR(dec, c);
+        /* a folded line: SP and one word */
+        for (const char *p = v, *e; v && (e = strstr(p, "\r\n")); p = e + 2)
+            CHECK(e - p <= 65);
+        free(v);
+        free(c);
+    }
+    /* plain short ASCII stays plain */
+    {
+        char *v = api_digest_header_value("  Li   Jun ");
+        CHECK_STR(v, "Li Jun");
+        free(v);
+    }
+}
+
 static void test_base64_lines(void)
 {
     char data[1000], dec[1400];
@@ -186,6 +338,15 @@ static void test_regions_addresses(void)
     CHECK(!api_digest_addr_valid("a@@b"));
     CHECK(!api_digest_addr_valid("@b.c"));
     CHECK(!api_digest_addr_valid("张@b.c"));
+    /* the record format's rule, the same everywhere */
+    CHECK(api_digest_addr_valid("kxmatch@localhost"));
+    CHECK(api_digest_addr_valid("a+tag@xn--fiqs8s.example.cn"));
+    CHECK(!api_digest_addr_valid("a@[192.0.2.1]"));
+    CHECK(!api_digest_addr_valid("a@b.cn."));
+    CHECK(!api_digest_addr_valid("a@b..cn"));
+    CHECK(!api_digest_addr_valid("a@b.cn\x7f"));
+    CHECK(!api_digest_addr_valid(NULL));
+    CHECK(!api_digest_addr_valid("a@b"));
 }
 
 static void test_mail_bad_url(void)
@@ -572,10 +733,140 @@ static void test_unsubscribe(void)
     }
 }
 
+/* A record whose name and organisation carry every kind of line break and
+ * a bidi override: the To: display name holds none of it, decoded, and
+ * every header line ends in CRLF. */
+static void test_hostile_names(void)
+{
+    static const char rec[] =
+        "{\"kind\":\"expert\",\"id\":\"E3\",\"name\":\"赵\\r\\n伟\\u0085明"
+        "\\u2028\\u2029\\u202e\\u0090\\tBcc: x@evil.example\","
+        "\"org\":\"滨州\\r\\n学院\",\"email\":\"zhao+kx@bzu.example.cn\","
+        "\"region\":\"371602\",\"text\":\"废水\"}\n";
+    struct api_digest_opts o = {"http://kx.example.cn", "digest@bzkx.example.cn",
+                                NULL};
+    char path[128], name[512];
+    const char *files[1] = {path};
+    struct idx_counts c;
+    struct kx_error e;
+    json_object *p = NULL;
+    FILE *f;
+
+    snprintf(path, sizeof path, "%.*s/e3.jsonl", (int)(strlen(dir) - 3), dir);
+    f = fopen(path, "w");
+    fputs(rec, f);
+    fclose(f);
+    CHECK_INT(idx_ingest(x, files, 1, 0, &c, NULL, NULL, NULL, &e), KX_OK);
+    put(STORE_DIGEST, "plan:2026-W49",
+        "{\"week\":\"2026-W49\",\"created\":1796025600,"
+        "\"nonce\":\"fedcba9876543210\",\"new_needs\":[],\"moves\":[]}");
+    put(STORE_DIGEST, "plan:2026-W49:pair:need:N1|expert:E3",
+        "{\"score\":0.7,\"recipient\":\"expert:E3\","
+        "\"enterprise\":\"enterprise:C1\",\"region\":\"371602001\"}");
+    CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, NULL,
+                                 "expert:E3", "2026-W49", &p, &e), KX_OK);
+    if (!p)
+        return;
+    {
+        const char *raw = jstr(p, "message"), *to = strstr(raw, "\r\nTo: ");
+        const char *end = strstr(raw, "\r\n\r\n"), *addr;
+        char val[1024];
+        size_t n;
+
+        CHECK(to && end && to < end);
+        if (!to || !end)
+            goto out;
+        /* the header block: CRLF line ends only, no Bcc: of its own */
+        for (const char *s = raw; s < end; s++)
+            if (*s == '\n' || *s == '\r')
+                CHECK(s[0] == '\r' ? s[1] == '\n' : s[-1] == '\r');
+        CHECK(strstr(raw, "\r\nBcc:") == NULL || strstr(raw, "\r\nBcc:") > end);
+        to += 6;
+        addr = strstr(to, "\r\n <zhao+kx@bzu.example.cn>\r\n");
+        CHECK(addr != NULL);
+        if (!addr)
+            goto out;
+        n = (size_t)(addr - to);
+        snprintf(val, sizeof val, "%.*s", (int)n, to);
+        CHECK(header_decode(val, name, sizeof name));
+        CHECK_STR(name, "赵 伟 明 Bcc: x@evil.example");
+        CHECK(!has_forbidden(name));
+    }
+out:
+    json_object_put(p);
+}
+
+/* Before sending, the addresses are checked again: an outbox entry that
+ * fails is marked failed with the rule it breaks, and nothing is written
+ * or sent for it. */
+static void test_presend_check(void)
+{
+    struct api_digest_send_opts so = {0};
+    struct api_digest_counts c;
+    struct kx_error e;
+    json_object *p = NULL, *msgs;
+    char out[128];
+    int failed = 0;
+
+    put(STORE_OUTBOX, "2026-W50|expert:E1",
+        "{\"state\":\"planned\",\"to\":\"zhang@example.cn\\r\\nBcc: x@y.cn\","
+        "\"from\":\"digest@bzkx.example.cn\",\"subject\":\"s\","
+        "\"message\":\"Subject: s\\r\\n\\r\\nx\\r\\n\",\"attempts\":0}");
+    put(STORE_OUTBOX, "2026-W50|enterprise:C1",
+        "{\"state\":\"planned\",\"to\":\"c1@example.com\","
+        "\"from\":\"digest@[192.0.2.1]\",\"subject\":\"s\","
+        "\"message\":\"Subject: s\\r\\n\\r\\nx\\r\\n\",\"attempts\":0}");
+    snprintf(out, sizeof out, "%s/../outbox50", dir);
+    so.outbox_dir = out;
+    /* a bad sender given for the run stops it before anything */
+    so.from = "digest@bzkx.example.cn.";
+    CHECK_INT(api_digest_send(idx_store(x), "2026-W50", &so, &c, &e),
+              KX_BADINPUT);
+    CHECK_STR(e.field, "from");
+    CHECK(strstr(e.msg, "may not end with a dot") != NULL);
+    so.from = NULL;
+    CHECK_INT(api_digest_send(idx_store(x), "2026-W50", &so, &c, &e), KX_OK);
+    CHECK_INT(c.delivered, 0);
+    CHECK_INT(c.failed, 2);
+    CHECK_INT(c.planned, 0);
+    CHECK_INT(count_files(out), 0);
+    CHECK_INT(api_digest_status(idx_store(x), "2026-W50", &p, NULL), KX_OK);
+    if (p && json_object_object_get_ex(p, "messages", &msgs))
+        for (size_t i = 0; i < json_object_array_length(msgs); i++) {
+            json_object *m = json_object_array_get_idx(msgs, i);
+            const char *who = jstr(m, "recipient"), *why = jstr(m, "reason");
+            CHECK_STR(jstr(m, "state"), "failed");
+            CHECK(why != NULL);
+            if (!who || !why)
+                continue;
+            failed++;
+            if (strcmp(who, "expert:E1") == 0)
+                CHECK(strstr(why, "not sent: recipient address") &&
+                      strstr(why, "control character") &&
+                      strstr(why, "\\x0d\\x0a") && !strchr(why, '\r'));
+            else
+                CHECK(strstr(why, "not sent: sender address") &&
+                      strstr(why, "address literals"));
+        }
+    CHECK_INT(failed, 2);
+    json_object_put(p);
+    /* the liaison setting says which rule an address breaks */
+    CHECK_INT(api_digest_liaison_set(idx_store(x), idx_taxo(x), "371600",
+                                     "li aison@example.cn", &e), KX_BADINPUT);
+    CHECK_STR(e.field, "email");
+    CHECK(strstr(e.msg, "holds a space") != NULL);
+    CHECK_INT(api_digest_liaison_set(idx_store(x), idx_taxo(x), "371600",
+                                     "liaison@example.cn\r\nBcc: x@y.cn", &e),
+              KX_BADINPUT);
+    CHECK(strstr(e.msg, "control character") != NULL);
+    CHECK(strchr(e.msg, '\r') == NULL && strchr(e.msg, '\n') == NULL);
+}
+
 int main(void)
 {
     RUN(test_weeks);
     RUN(test_encoded_words);
+    RUN(test_header_values);
     RUN(test_base64_lines);
     RUN(test_regions_addresses);
     RUN(test_mail_bad_url);
@@ -585,6 +876,8 @@ int main(void)
     RUN(test_preview);
     RUN(test_outbox);
     RUN(test_unsubscribe);
+    RUN(test_hostile_names);
+    RUN(test_presend_check);
     idx_close(x);
     {
         char cmd[160];

@@ -468,6 +468,121 @@ static void test_email(void)
     record_free(r);
 }
 
+/* RFC 5321 mailboxes: every address field of every kind, with the field
+ * and the rule broken in the message. */
+static void test_email_mailbox(void)
+{
+    char buf[1024], local[80], label[80], longest[400];
+    struct kx_record *r;
+    static const struct { const char *addr, *rule; } bad[] = {
+        {"zhangsan.bzu.edu.cn", "has no @"},
+        {"a@b@c.cn", "more than one @"},
+        {"a@@b.cn", "more than one @"},
+        {"a b@c.cn", "holds a space"},
+        {" a@c.cn", "holds a space"},
+        {"a@c.cn ", "holds a space"},
+        {"a\\r\\n@c.cn", "control character"},
+        {"a@c.cn\\r\\nBcc: x@y.cn", "control character"},
+        {"a\\t@c.cn", "control character"},
+        {"a\\u007f@c.cn", "control character"},
+        {"a\\u0085@c.cn", "non-ASCII"},
+        {"张@c.cn", "non-ASCII"},
+        {"a@滨州.cn", "punycode"},
+        {"@c.cn", "local part before the @ is empty"},
+        {".a@c.cn", "may not begin or end with a dot"},
+        {"a.@c.cn", "may not begin or end with a dot"},
+        {"a..b@c.cn", "two dots in a row"},
+        {"a(b)@c.cn", "may hold only letters"},
+        {"a<b>@c.cn", "may hold only letters"},
+        {"a,b@c.cn", "may hold only letters"},
+        {"\\\"a\\\\b\\\"@c.cn", "may not hold"},
+        {"\\\"\\\"@c.cn", "at least one character"},
+        {"a@", "domain after the @ is empty"},
+        {"a@.c.cn", "empty label"},
+        {"a@b..cn", "empty label"},
+        {"a@b.cn.", "may not end with a dot"},
+        {"a@b", "at least two labels"},
+        {"a@-b.cn", "begin or end with a hyphen"},
+        {"a@b-.cn", "begin or end with a hyphen"},
+        {"a@b_c.cn", "letters, digits and hyphens"},
+        {"a@[192.0.2.1]", "address literals"},
+        {"a@[IPv6:2001:db8::1]", "address literals"},
+        {"a@192.0.2.1", "top-level domain is all digits"},
+    };
+    static const char *const good[] = {
+        "zhang.san@bzu.edu.cn",
+        "zhang+digest@bzu.edu.cn",            /* plus-addressing */
+        "a@mail.chem.bzu.example.cn",          /* subdomains */
+        "x@xn--fiqs8s.xn--55qx5d.cn",          /* IDN as punycode */
+        "O'Brien-2_x@Example.ORG",
+        "!#$%&'*+-/=?^_`{|}~@b.cn",
+        "\\\"john..doe\\\"@b.cn",              /* quoted, restricted */
+        "a@1b.cn",
+        "a@b.c0",
+    };
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(buf, sizeof buf, EXPERT(",\"email\":\"%s\""), bad[i].addr);
+        reject_at(buf, strlen(buf), KX_BADINPUT, "email", bad[i].rule,
+                  __LINE__);
+        reject_at(buf, strlen(buf), KX_BADINPUT, "email",
+                  "expected an e-mail address like name@example.org, got ",
+                  __LINE__);
+    }
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        snprintf(buf, sizeof buf, EXPERT(",\"email\":\"%s\""), good[i]);
+        r = parse_ok_at(buf, __LINE__);
+        record_free(r);
+    }
+    /* the limits: 64 before the @, 63 a label, 254 in all */
+    memset(local, 'l', 64);
+    local[64] = '\0';
+    snprintf(buf, sizeof buf, EXPERT(",\"email\":\"%s@b.cn\""), local);
+    r = parse_ok(buf);
+    record_free(r);
+    snprintf(buf, sizeof buf, EXPERT(",\"email\":\"%sl@b.cn\""), local);
+    REJECT(buf, "email", "local part before the @ is longer than 64");
+    memset(label, 'd', 63);
+    label[63] = '\0';
+    snprintf(buf, sizeof buf, EXPERT(",\"email\":\"a@%s.cn\""), label);
+    r = parse_ok(buf);
+    record_free(r);
+    snprintf(buf, sizeof buf, EXPERT(",\"email\":\"a@%sd.cn\""), label);
+    REJECT(buf, "email", "label is longer than 63");
+    /* 64 + 1 + 63.63.61 = 254, then one more */
+    snprintf(longest, sizeof longest, "%.64s@%.63s.%.63s.%.61s", local,
+             label, label, label);
+    CHECK_INT(strlen(longest), 254);
+    CHECK(record_email_valid(longest));
+    snprintf(buf, sizeof buf, EXPERT(",\"email\":\"%s\""), longest);
+    r = parse_ok(buf);
+    record_free(r);
+    longest[253] = '\0';
+    strcat(longest, "dd");
+    CHECK_INT(strlen(longest), 255);
+    snprintf(buf, sizeof buf, EXPERT(",\"email\":\"%s\""), longest);
+    REJECT(buf, "email", "longer than 254 characters");
+    /* the other address fields: academicians', enterprises', societies' */
+    REJECT("{\"kind\":\"academician\",\"id\":\"A1\",\"name\":\"院士\","
+           "\"email\":\"a@b.cn.\"}", "email", "may not end with a dot");
+    REJECT("{\"kind\":\"enterprise\",\"id\":\"C1\",\"name\":\"企业\","
+           "\"email\":\"a@b..cn\"}", "email", "empty label");
+    REJECT("{\"kind\":\"society\",\"id\":\"S1\",\"name\":\"学会\","
+           "\"contact\":\"office@[10.0.0.1]\"}", "contact",
+           "address literals");
+    REJECT("{\"kind\":\"society\",\"id\":\"S1\",\"name\":\"学会\","
+           "\"contact\":\"office\\r\\n@bzkx.cn\"}", "contact",
+           "control character");
+    /* the function itself, as digests call it */
+    CHECK(record_email_check("a@b.cn", 6) == NULL);
+    CHECK(record_email_check("a@b.cn\0x", 8) != NULL);  /* NUL inside */
+    CHECK(record_email_check(NULL, 0) != NULL);
+    CHECK(record_email_check("", 0) != NULL);
+    CHECK(record_email_valid("kxmatch@localhost"));
+    CHECK(!record_email_valid("kxmatch@localhost2"));
+    CHECK(!record_email_valid(NULL));
+}
+
 static void test_dates(void)
 {
     static const char *const good[] = {
@@ -1828,6 +1943,7 @@ int main(void)
     RUN(test_codes);
     RUN(test_lang);
     RUN(test_email);
+    RUN(test_email_mailbox);
     RUN(test_dates);
     RUN(test_person_fields);
     RUN(test_society_fields);
