@@ -53,5 +53,24 @@ BENCH_SIZE ?= 100000
 bench: deps
 	@BENCH_SIZE=$(BENCH_SIZE) bench/run.sh $(BUILD)-release
 
+# The Debian package (debian/): dpkg-buildpackage on a copy of the tree, so
+# that the working tree gets none of its products; the .deb lands in
+# $(BUILD)/ (kxmatch_VERSION_ARCH.deb) and lintian must find no error.
+DEBDIR = $(abspath $(BUILD))/deb
+.PHONY: deb
+deb:
+	@scripts/install-deps.sh deb
+	@rm -rf $(DEBDIR) && mkdir -p $(DEBDIR)/src
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git ls-files -z -co --exclude-standard | \
+	    tar --null -T - --ignore-failed-read -cf - 2>/dev/null; \
+	else tar --exclude='./build*' --exclude=./.git --exclude=./kxdata -cf - .; \
+	fi | tar -xf - -C $(DEBDIR)/src
+	@cd $(DEBDIR)/src && DEB_BUILD_OPTIONS="parallel=$(JOBS) $(DEB_BUILD_OPTIONS)" \
+	  dpkg-buildpackage -us -uc -b
+	@mv $(DEBDIR)/*.deb $(BUILD)/
+	@deb=$$(cd $(DEBDIR)/src && echo kxmatch_$$(dpkg-parsechangelog -S Version)_$$(dpkg-architecture -qDEB_HOST_ARCH).deb); \
+	  lintian --fail-on error $(BUILD)/$$deb && echo "built $(BUILD)/$$deb"
+
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-release

@@ -13,9 +13,7 @@
 
 #include <json.h>
 
-#ifndef KX_TAXONOMY_DIR
-#define KX_TAXONOMY_DIR "datasets/taxonomy"
-#endif
+#include "share.h"
 
 #define TAXO_MAX_DEPTH 8   /* deepest chain any shipped taxonomy has is 4 */
 #define TAXO_CSV_COLS 8    /* the widest file (industries) has 8 columns */
@@ -71,7 +69,7 @@ const char *taxo_default_dir(void)
 
     if (env && *env)
         return env;
-    return KX_TAXONOMY_DIR;
+    return kx_share_path("taxonomy");
 }
 
 /* ---- memory --------------------------------------------------------- */

@@ -8,9 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef KX_SHARE_DIR
-#define KX_SHARE_DIR "."
-#endif
+#include "share.h"
 
 enum ktype { K_DOUBLE, K_INT };
 
@@ -61,7 +59,7 @@ const char *match_config_default_path(void)
 {
     const char *env = getenv("KXMATCH_WEIGHTS");
 
-    return env && *env ? env : KX_SHARE_DIR "/matcher/weights.conf";
+    return env && *env ? env : kx_share_path("weights.conf");
 }
 
 enum kx_status match_config_set(struct match_config *c, const char *key,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages kxmatch builds and tests with, if missing.
+# Installs the Debian packages kxmatch builds and tests with, if missing;
+# `install-deps.sh deb`: those `make deb` builds the package with.
 # As root it runs apt-get; otherwise it prints the command to run.
 set -euo pipefail
 
@@ -7,10 +8,16 @@ pkgs=(build-essential cmake pkg-config
       libxapian-dev xapian-tools liblmdb-dev lmdb-utils libjson-c-dev
       libcurl4-openssl-dev libmicrohttpd-dev curl python3 python3-aiosmtpd
       openssl)
-# Browser tests (tests/e2e): Debian's chromium, a CJK font so that the
-# screenshots show Chinese, and Node.js with npm unless one is installed.
-pkgs+=(chromium fonts-wqy-microhei)
-command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+if [ "${1:-}" = deb ]; then
+    # `make deb`: the package build (debian/) and its check, not the
+    # browser tests.
+    pkgs+=(debhelper dpkg-dev lintian)
+else
+    # Browser tests (tests/e2e): Debian's chromium, a CJK font so that the
+    # screenshots show Chinese, and Node.js with npm unless one is installed.
+    pkgs+=(chromium fonts-wqy-microhei)
+    command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "eval.h"
 #include "match.h"
+#include "share.h"
 
 #include <getopt.h>
 #include <json-c/json.h>
@@ -342,7 +343,7 @@ int api_cmd_eval(const struct api_common *common, int argc, char **argv)
     };
     static const char *const langs[] = {"", "zh", "en"};
     struct api_common c = *common;
-    const char *jpath = KX_SHARE_DIR "/datasets/eval/judgments.jsonl";
+    const char *jpath = kx_share_path("eval/judgments.jsonl");
     const char *configs[16];
     size_t nconf = 0;
     struct judgments j;

@@ -18,9 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef KX_SHARE_DIR
-#define KX_SHARE_DIR "."
-#endif
+#include "share.h"
 
 /* A body announced beyond this is refused at once instead of drained. */
 #define DRAIN_MAX (16u << 20)
@@ -1116,14 +1114,14 @@ enum kx_status api_server_start(const struct api_serve_opts *o,
     if (!web || !*web)
         web = getenv("KXMATCH_WEB");
     if (!web || !*web)
-        web = KX_SHARE_DIR "/api/web";
+        web = kx_share_path("web");
     snprintf(s->web_dir, sizeof s->web_dir, "%s", web);
-    /* api/openapi.json beside the pages, else the build's copy. */
+    /* openapi.json beside the pages, else the share directory's. */
     snprintf(s->openapi_path, sizeof s->openapi_path, "%s/../openapi.json",
              s->web_dir);
     if (access(s->openapi_path, R_OK) != 0)
         snprintf(s->openapi_path, sizeof s->openapi_path, "%s",
-                 KX_SHARE_DIR "/api/openapi.json");
+                 kx_share_path("openapi.json"));
     if ((st = parse_listen(o->listen ? o->listen : "127.0.0.1:8080", host,
                            sizeof host, portbuf, sizeof portbuf, err)) !=
         KX_OK)
