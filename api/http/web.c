@@ -1,6 +1,7 @@
 /* web.c - the web pages (api/web/: HTML, JS, CSS), served from the
- * directory resolved at start ($KXMATCH_WEB or the build's): its regular
- * files only, reached without following any symbolic link. */
+ * directory resolved at start (--web, $KXMATCH_WEB or the share
+ * directory's web/): its regular files only, reached without following
+ * any symbolic link. */
 #define _GNU_SOURCE /* O_PATH */
 #include "reply.h"
 #include "server.h"
