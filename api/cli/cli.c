@@ -111,6 +111,9 @@ int api_cli_main(int argc, char **argv)
                    strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return API_EXIT_OK;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("kxmatch %s\n", KX_VERSION);
+            return API_EXIT_OK;
         } else {
             fprintf(stderr, "kxmatch: unknown option %s\n", argv[i]);
             usage(stderr);
@@ -120,6 +123,10 @@ int api_cli_main(int argc, char **argv)
     if (i >= argc) {
         usage(stderr);
         return API_EXIT_USAGE;
+    }
+    if (strcmp(argv[i], "help") == 0 && i + 1 == argc) {
+        usage(stdout);
+        return API_EXIT_OK;
     }
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
         if (strcmp(argv[i], commands[k].name) == 0)

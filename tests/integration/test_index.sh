@@ -165,4 +165,10 @@ expect_eq "killed rebuild: search after it sees everything" \
 expect_eq "killed rebuild: same Xapian documents" \
     "$(xapian-delve "$WORK/killed/xapian" | grep 'number of documents')" \
     "$(xapian-delve "$WORK/clean/xapian" | grep 'number of documents')"
+# The command line's own questions: exit 0, on stdout.
+expect_rc "--version" 0 "$KX" --version
+expect_eq "--version names the release" "$OUT" "kxmatch $(sed -n 's/^project(kxmatch VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")"
+expect_rc "help" 0 "$KX" help
+expect_contains "help lists the commands" "$OUT" "digest"
+expect_rc "no command: usage, exit 2" 2 "$KX"
 finish
