@@ -431,7 +431,7 @@ static int cmd_send(struct dopts *d)
         }
         api_mail_close(probe);
     }
-    if (d->msg.from && !api_digest_addr_valid(d->msg.from)) {
+    if (d->msg.from && !record_email_valid(d->msg.from)) {
         smtp_file_free(&f);
         fprintf(stderr, "kxmatch: --from \"%s\" is not a plain e-mail "
                         "address\n", d->msg.from);

@@ -93,11 +93,6 @@ enum kx_status api_digest_kv_put_json(store_txn *t, enum store_table tb,
     return store_kv_put(t, tb, key, strlen(key), s, strlen(s));
 }
 
-int api_digest_addr_valid(const char *s)
-{
-    /* one rule for every address: the record format's */
-    return record_email_valid(s);
-}
 
 void api_digest_addr_show(const char *s, char *buf, size_t n)
 {
@@ -133,7 +128,7 @@ enum kx_status api_digest_address(store_txn *t, const char *recipient,
         snprintf(key, sizeof key, "liaison:%s", recipient + 8);
         if (api_digest_kv_dup(t, STORE_DIGEST, key, &v) != KX_OK)
             return KX_NOTFOUND;
-        if (api_digest_addr_valid(v))
+        if (record_email_valid(v))
             snprintf(addr, n, "%s", v);
         free(v);
         return addr[0] ? KX_OK : KX_NOTFOUND;
@@ -150,7 +145,7 @@ enum kx_status api_digest_address(store_txn *t, const char *recipient,
     default: break;
     }
     nm = api_digest_str(o, "name");
-    if (a && api_digest_addr_valid(a)) {
+    if (a && record_email_valid(a)) {
         snprintf(addr, n, "%s", a);
         snprintf(name, n, "%s", nm ? nm : "");
         api_digest_utf8_trim(name);

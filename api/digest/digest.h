@@ -316,11 +316,6 @@ enum kx_status api_digest_liaison_list(store *st, struct json_object **out);
  * "371602001", "371600" holds "371602", a code holds itself). */
 int api_digest_region_in(const char *r, const char *area);
 
-/* 1 if s is an address we send to or from: record_email_valid's rule
- * (record.h), the same one the record format applies to "email" and
- * "contact". */
-int api_digest_addr_valid(const char *s);
-
 /* At most this many bytes of text in one header value (about 66 Chinese
  * characters), cut at a character boundary. */
 #define API_DIGEST_HEADER_TEXT_MAX 200

@@ -69,7 +69,7 @@ enum kx_status api_digest_compose(store *st, const taxo *tx,
     memset(&p, 0, sizeof p);
     if ((s = api_digest_week_pick(week_in, week, err)) != KX_OK)
         return s;
-    if (!api_digest_addr_valid(from))
+    if (!record_email_valid(from))
         return kx_error_set(err, KX_BADINPUT, "from",
                             "\"%s\" is not a plain e-mail address", from);
     if ((s = store_txn_begin(st, 1, &t)) != KX_OK)

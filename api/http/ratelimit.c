@@ -57,5 +57,5 @@ unsigned api_rate_take(struct api_ratelimit *rl, const char *id, double now)
     else
         wait = (unsigned)ceil((1 - s->tokens) / rl->per_s);
     pthread_mutex_unlock(&rl->lock);
-    return wait ? wait : 0;
+    return wait;
 }
