@@ -72,5 +72,17 @@ deb:
 	@deb=$$(cd $(DEBDIR)/src && echo kxmatch_$$(dpkg-parsechangelog -S Version)_$$(dpkg-architecture -qDEB_HOST_ARCH).deb); \
 	  lintian --fail-on error $(BUILD)/$$deb && echo "built $(BUILD)/$$deb"
 
+# The tree with gcc's Release flags and with Debian's clang, each with
+# -Werror: a warning that only an optimised build or another compiler sees
+# fails here, not in a user's build.
+.PHONY: compilers
+compilers:
+	@scripts/install-deps.sh compilers
+	@cmake -S . -B $(BUILD)-gcc-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD)-gcc-release -j $(JOBS) --target kxmatch
+	@CC=clang CXX=clang++ cmake -S . -B $(BUILD)-clang -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD)-clang -j $(JOBS) --target kxmatch
+	@echo "gcc Release and clang builds: no warnings"
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-release
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-release $(BUILD)-gcc-release $(BUILD)-clang

@@ -660,6 +660,40 @@ out:
     return st;
 }
 
+enum kx_status idx_copy_finish(const char *dir, const char *taxo_dir,
+                               struct kx_error *err)
+{
+    char xpath[4096];
+    struct stat sb;
+    store *s = NULL;
+    xap_db *db = NULL;
+    idx *x = NULL;
+    enum kx_status st;
+
+    if ((st = store_open(dir, 0, &s, err)) != KX_OK)
+        return st;
+    store_xapian_path(s, xpath, sizeof xpath);
+    store_close(s);
+    if (stat(xpath, &sb) == 0)
+        return kx_error_set(err, KX_EXISTS, "", "%s exists already", xpath);
+    st = xap_open(xpath, XAP_OPEN_WRITE, &db);
+    if (st == KX_OK)
+        st = xap_meta_set(db, META_REBUILDING, "1");
+    if (st == KX_OK)
+        st = xap_commit(db);
+    if (st != KX_OK) {
+        xap_error(db, st, xpath, err);
+        xap_close(db);
+        return st;
+    }
+    xap_close(db);
+    /* Opening for writing does the rebuild that the marker calls for
+     * (sync_changes), as after a rebuild that was killed. */
+    st = idx_open(dir, IDX_WRITE, taxo_dir, &x, err);
+    idx_close(x);
+    return st;
+}
+
 /* ---- one record at a time (the API) ------------------------------------ */
 
 enum kx_status idx_stage(idx *x, store_txn *t, struct kx_record *r,
@@ -705,7 +739,15 @@ static void lag_note(idx *x, enum kx_status st, uint64_t done,
         x->lag_err[0] = '\0';
         x->lag_since = 0;
     } else {
-        snprintf(x->lag_err, sizeof x->lag_err, "%s", why);
+        /* the first sizeof lag_err - 1 bytes of why (a Xapian message
+         * may be longer), cut at a character boundary */
+        size_t len = strlen(why), n = len;
+        if (n >= sizeof x->lag_err)
+            n = sizeof x->lag_err - 1;
+        while (n > 0 && n < len && ((unsigned char)why[n] & 0xc0) == 0x80)
+            n--;
+        memcpy(x->lag_err, why, n);
+        x->lag_err[n] = '\0';
         if (!x->lag_since)
             x->lag_since = now_epoch();
     }

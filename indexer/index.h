@@ -60,6 +60,18 @@ enum kx_status idx_sync(idx *x, uint64_t *applied);
 enum kx_status idx_rebuild(idx *x, void (*progress)(void *, size_t, size_t),
                            void *ctx);
 
+/* Completes the data directory dir whose LMDB side store_copy wrote and
+ * which has no Xapian index yet: builds the index from the records (its
+ * change log is no help, being trimmed), then closes dir. The new index is
+ * marked as being rebuilt before anything goes into it, so that a run
+ * killed half way leaves a directory whose next open finishes the rebuild,
+ * never one that looks complete. taxo_dir as for idx_open. Returns KX_OK;
+ * KX_EXISTS if dir has a Xapian index already; else the statuses of
+ * idx_open (KX_NOTFOUND, KX_CORRUPT, KX_LOCKED, KX_IO, KX_XAPIAN,
+ * KX_NOMEM), with err saying why. */
+enum kx_status idx_copy_finish(const char *dir, const char *taxo_dir,
+                               struct kx_error *err);
+
 /* Builds the Xapian document of r (terms, boolean filters, values, data).
  * *out is the caller's. Exposed so that benchmarks and tests can see it. */
 enum kx_status idx_doc_build(idx *x, const struct kx_record *r,

@@ -60,7 +60,7 @@ enum kx_status idx_rm_tree(const char *path);
  * the index is left as it was, and nothing is checkpointed. */
 struct idx_bulk;
 
-/* Starts the workers ($KX_INDEX_THREADS, else one per core, at most 8)
+/* Starts the workers ($KXMATCH_INDEX_THREADS, else one per core, at most 8)
  * on about `count` changes numbered after `after` (records == 0: a load,
  * the changes arriving as idx_bulk_commit says), or on the `count`
  * records in LMDB (records == 1: a rebuild). *out stays NULL when fewer

@@ -415,11 +415,11 @@ static void bulk_sweep(idx *x)
     idx_rm_tree(path);
 }
 
-/* Workers to use: $KX_INDEX_THREADS, else one per core (at most 8); fewer
+/* Workers to use: $KXMATCH_INDEX_THREADS, else one per core (at most 8); fewer
  * than 2 means the serial path. */
 static unsigned bulk_workers(void)
 {
-    const char *env = getenv("KX_INDEX_THREADS");
+    const char *env = getenv("KXMATCH_INDEX_THREADS");
     long n = env && *env ? strtol(env, NULL, 10)
                          : sysconf(_SC_NPROCESSORS_ONLN);
 

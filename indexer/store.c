@@ -5,11 +5,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* The map is sparse: this is an upper bound on the data, not a reservation.
  * 64 GiB holds a province many times over. */
@@ -234,7 +236,7 @@ enum kx_status store_open(const char *dir, unsigned flags, store **out,
      * so the HTTP server can keep one per worker. */
     rc = mdb_env_open(s->env, path,
                       MDB_NOTLS | ((flags & STORE_RDONLY) ? MDB_RDONLY : 0),
-                      0644);
+                      0600);
     if (rc) {
         st = mdb_status(rc, "open");
         kx_error_set(err, st, "", "cannot open LMDB environment %s: %s",
@@ -319,6 +321,51 @@ enum kx_status store_disk_usage(store *s, uint64_t *bytes)
         return mdb_status(rc, "env info");
     *bytes = (uint64_t)(info.me_last_pgno + 1) * stat.ms_psize;
     return KX_OK;
+}
+
+/* Makes what was written under path durable: a file's data, or a
+ * directory's entries. 0, or -1 with errno. */
+static int fsync_path(const char *path, int dir)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
+    int rc;
+
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+enum kx_status store_copy(store *s, const char *dest, struct kx_error *err)
+{
+    char path[4096], data[4200];
+    enum kx_status st;
+    int rc;
+
+    if (snprintf(path, sizeof path, "%s/lmdb", dest) >= (int)sizeof path)
+        return kx_error_set(err, KX_BADINPUT, "", "path too long: %s", dest);
+    snprintf(data, sizeof data, "%s/data.mdb", path);
+    if (mkdir(path, 0700) != 0) {
+        rc = errno;
+        return kx_error_set(err, rc == EEXIST ? KX_EXISTS : KX_IO, "",
+                            "cannot create %s: %s", path, strerror(rc));
+    }
+    /* Compacting walks the trees in a read transaction of its own rather
+     * than copying the file under the writer's lock. */
+    rc = mdb_env_copy2(s->env, path, MDB_CP_COMPACT);
+    if (rc == 0 && (fsync_path(data, 0) != 0 || fsync_path(path, 1) != 0 ||
+                    fsync_path(dest, 1) != 0))
+        rc = errno;
+    if (rc == 0)
+        return KX_OK;
+    /* mdb_status reads EACCES as a lock held; here it is a permission */
+    st = rc == EACCES ? KX_IO : mdb_status(rc, "copy");
+    kx_error_set(err, st, "", "cannot copy the LMDB environment of %s to "
+                 "%s: %s", s->dir, path, mdb_strerror(rc));
+    unlink(data);
+    rmdir(path);
+    return st;
 }
 
 enum kx_status store_txn_begin(store *s, int write, store_txn **out)

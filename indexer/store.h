@@ -65,6 +65,18 @@ void store_xapian_path(const store *s, char *buf, size_t n);
 /* Bytes used by the LMDB environment (pages in use, not the map size). */
 enum kx_status store_disk_usage(store *s, uint64_t *bytes);
 
+/* Writes LMDB's compacting copy (MDB_CP_COMPACT: free pages left out) of
+ * one snapshot of s, every table, into the data directory dest: creates
+ * dest/lmdb (mode 0700) holding data.mdb, fsynced; lock.mdb appears when
+ * the copy is first opened. The Xapian side is not copied (see
+ * idx_copy_finish). The copy is one read transaction, so the writer and
+ * readers of s go on meanwhile; s may be open STORE_RDONLY. dest must
+ * exist. On failure nothing of the copy is left. Returns KX_OK; KX_EXISTS
+ * if dest/lmdb exists; KX_IO (no such dest, no permission, a full disk),
+ * KX_NOMEM, KX_BADINPUT (path too long), each with err (may be NULL)
+ * naming the path and the reason. */
+enum kx_status store_copy(store *s, const char *dest, struct kx_error *err);
+
 /* Begins a transaction; write != 0 for a write transaction (waits for
  * any other writer). *out is the caller's until commit or abort. */
 enum kx_status store_txn_begin(store *s, int write, store_txn **out);

@@ -65,7 +65,7 @@ struct taxo_ctx {
 
 const char *taxo_default_dir(void)
 {
-    const char *env = getenv("KX_TAXONOMY");
+    const char *env = getenv("KXMATCH_TAXONOMY");
 
     if (env && *env)
         return env;

@@ -17,7 +17,7 @@ typedef struct taxo taxo;
 
 /* Directory with industry/gbt4754_2017.csv, discipline/nsfc.jsonl and
  * region/{provinces,cities,areas,streets_binzhou_3716}.csv: the one given,
- * else $KX_TAXONOMY, else the build's default. Static or dir; borrowed. */
+ * else $KXMATCH_TAXONOMY, else the build's default. Static or dir; borrowed. */
 const char *taxo_default_dir(void);
 
 /* Loads the taxonomies from dir (NULL = taxo_default_dir()). Missing or

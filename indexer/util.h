@@ -59,7 +59,9 @@ int kx_grow(void *pv, size_t *cap, size_t need, size_t elem, size_t first);
 
 /* ---- files -------------------------------------------------------------- */
 
-/* Creates directory path and any missing parents (mode 0755). 0, or -1
+/* Creates directory path and any missing parents, mode 0700: what
+ * kxmatch creates holds people's addresses and enterprises' confidential
+ * needs, so it is the owner's alone (the umask may only narrow it). 0, or -1
  * with errno set (ENAMETOOLONG for a path of 4096 bytes or more). */
 int kx_mkdir_p(const char *path);
 

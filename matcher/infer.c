@@ -93,10 +93,15 @@ static enum kx_status add_zh(struct build_ctx *c, const char *name,
     int whole = 1;
     int cjk0;
 
-    for (const unsigned char *q = p; *q; q += u8len(q, &cjk0))
+    /* Each character's class is read before it is tested (the loop's
+     * step would read it only after the first test). */
+    for (const unsigned char *q = p; *q;) {
+        size_t n = u8len(q, &cjk0);
         if (!cjk0 || memcmp(q, "及", 3) == 0 || memcmp(q, "和", 3) == 0 ||
             memcmp(q, "与", 3) == 0)
             whole = 0;
+        q += n;
+    }
 
     while (*p) {
         const unsigned char *start = p;

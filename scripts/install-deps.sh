@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kxmatch builds and tests with, if missing;
-# `install-deps.sh deb`: those `make deb` builds the package with.
+# `install-deps.sh deb`: those `make deb` builds the package with;
+# `install-deps.sh compilers`: clang, for `make compilers`.
 # As root it runs apt-get; otherwise it prints the command to run.
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config
       libxapian-dev xapian-tools liblmdb-dev lmdb-utils libjson-c-dev
-      libcurl4-openssl-dev libmicrohttpd-dev curl python3 python3-aiosmtpd
+      libcurl4-openssl-dev libmicrohttpd-dev libinih-dev curl python3 python3-aiosmtpd
       openssl)
-if [ "${1:-}" = deb ]; then
+if [ "${1:-}" = compilers ]; then
+    pkgs+=(clang)
+elif [ "${1:-}" = deb ]; then
     # `make deb`: the package build (debian/) and its check, not the
     # browser tests.
     pkgs+=(debhelper dpkg-dev lintian)

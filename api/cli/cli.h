@@ -2,9 +2,12 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include "config.h"
 #include "index.h"
 #include "kx.h"
 #include "match.h"
+
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,19 +30,29 @@ int api_exit_code(enum kx_status st);
 
 /* Options every subcommand takes. */
 struct api_common {
-    const char *db;        /* --db DIR, $KXMATCH_DB, or "kxdata" */
-    const char *taxonomy;  /* --taxonomy DIR or NULL for the default */
+    const char *db;        /* --db DIR, $KXMATCH_DB, [data] dir, "kxdata" */
+    const char *taxonomy;  /* --taxonomy DIR, [data] taxonomy, or NULL */
+    const struct api_config *cfg; /* the configuration file, never NULL */
 };
 
 /* getopt_long entries for the shared options, and their handling: returns
- * 1 if opt (from getopt_long) was --db ('D') or --taxonomy ('T'). */
+ * 1 if opt (from getopt_long) was --db ('D'), --taxonomy ('T') or
+ * --config (read before the command started). */
+#define API_OPT_CONFIG 0x10000
 #define API_COMMON_OPTS                                                    \
     {"db", required_argument, NULL, 'D'},                                  \
-    {"taxonomy", required_argument, NULL, 'T'}
+    {"taxonomy", required_argument, NULL, 'T'},                            \
+    {"config", required_argument, NULL, API_OPT_CONFIG}
 int api_common_opt(struct api_common *c, int opt);
 
 /* Runs `kxmatch argv[1] ...`; returns the process exit code. */
 int api_cli_main(int argc, char **argv);
+
+/* Prints the usage of command name to stderr; returns API_EXIT_USAGE. */
+int api_usage(const char *name);
+
+/* The usage of `kxmatch digest` (cmd_digest.c), to f. */
+void api_digest_usage(FILE *f);
 
 /* Prints "kxmatch: " + the error (file:line: field: msg) to stderr and
  * returns the exit code of st. */
@@ -91,6 +104,8 @@ int api_cmd_digest(const struct api_common *c, int argc, char **argv);
 int api_cmd_bench(const struct api_common *c, int argc, char **argv);
 int api_cmd_serve(const struct api_common *c, int argc, char **argv);
 int api_cmd_token(const struct api_common *c, int argc, char **argv);
+int api_cmd_export(const struct api_common *c, int argc, char **argv);
+int api_cmd_backup(const struct api_common *c, int argc, char **argv);
 
 #ifdef __cplusplus
 }

@@ -308,7 +308,7 @@ int api_cmd_bench(const struct api_common *common, int argc, char **argv)
         {"runs", required_argument, NULL, 'r'},
         {"top", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'j'},
-        {"config", required_argument, NULL, 'c'},
+        {"weights", required_argument, NULL, 'c'},
         {"dump", required_argument, NULL, 'o'},
         {"facets", no_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
@@ -389,19 +389,5 @@ int api_cmd_bench(const struct api_common *common, int argc, char **argv)
     api_matcher_close(&mt);
     return st == KX_OK ? API_EXIT_OK : api_fail(st, &err);
 usage:
-    fprintf(stderr,
-            "usage: kxmatch bench match [--db DIR] [--keys FILE | --n N] "
-            "[--runs R] [--top K] [--config FILE]\n"
-            "                     [--dump FILE] [--json]\n"
-            "       kxmatch bench search [--db DIR] --queries FILE [--n N] "
-            "[--runs R] [--top K]\n"
-            "                     [--facets] [--dump FILE] [--json]\n"
-            "Times each need or query in process: one untimed warm-up "
-            "round, then R rounds;\n"
-            "prints the medians over the rounds of p50, p99, mean and max "
-            "(ms).\n"
-            "--dump writes each need's or query's ranked keys and scores "
-            "(first timed round),\none line each. --facets counts the "
-            "facets as GET /v1/search does by default.\n");
-    return API_EXIT_USAGE;
+    return api_usage("bench");
 }

@@ -35,10 +35,14 @@ static const char usage_text[] =
     "user/password\n"
     "in --smtp-config FILE ($KXMATCH_SMTP_CONFIG), never the command line.\n";
 
+void api_digest_usage(FILE *f)
+{
+    fputs(usage_text, f);
+}
+
 static int usage(void)
 {
-    fputs(usage_text, stderr);
-    return API_EXIT_USAGE;
+    return api_usage("digest");
 }
 
 /* Options shared by the digest subcommands. */
@@ -169,6 +173,16 @@ static int parse(const struct api_common *common, int argc, char **argv,
         default: return usage();
         }
     }
+    /* What the command line leaves open comes from the configuration
+     * file: [organisation] and [mail]. */
+    if (!d->msg.base_url)
+        d->msg.base_url = common->cfg->base_url;
+    if (!d->msg.from_name)
+        d->msg.from_name = common->cfg->from_name;
+    if (!d->config)
+        d->config = common->cfg->credentials;
+    d->msg.org_name = api_config_org_name(common->cfg);
+    d->msg.org_short = api_config_org_short(common->cfg);
     d->plan.week = d->week;
     return 0;
 }
@@ -374,7 +388,6 @@ static int cmd_send(struct dopts *d)
     struct api_digest_counts cc, sc;
     char week[API_DIGEST_WEEK_MAX];
     json_object *plan = NULL;
-    const char *env;
     enum kx_status st;
     int rc = API_EXIT_OK;
 
@@ -384,10 +397,11 @@ static int cmd_send(struct dopts *d)
     memset(&so, 0, sizeof so);
     if (d->config && (st = smtp_file_load(d->config, &f, &err)) != KX_OK)
         return api_fail(st, &err);
-    if (!d->smtp && !d->outbox && !f.url) {
+    if (!d->smtp && !d->outbox && !f.url && !d->c.cfg->smtp_url) {
         smtp_file_free(&f);
-        fprintf(stderr, "kxmatch: digest send needs --smtp URL, --outbox DIR "
-                        "or a url in --smtp-config\n");
+        fprintf(stderr, "kxmatch: digest send needs --smtp URL, --outbox DIR, "
+                        "a url in --smtp-config or smtp_url in [mail] of "
+                        "the configuration file\n");
         return usage();
     }
     if (d->smtp && d->outbox) {
@@ -407,8 +421,8 @@ static int cmd_send(struct dopts *d)
     }
     d->plan.week = week;
     if (!d->msg.from)
-        d->msg.from = f.from;
-    mc.url = d->smtp ? d->smtp : f.url;
+        d->msg.from = f.from ? f.from : d->c.cfg->from;
+    mc.url = d->smtp ? d->smtp : f.url ? f.url : d->c.cfg->smtp_url;
     mc.user = env_or("KXMATCH_SMTP_USER", f.user);
     mc.password = env_or("KXMATCH_SMTP_PASSWORD", f.password);
     mc.cainfo = f.cainfo;
@@ -420,8 +434,6 @@ static int cmd_send(struct dopts *d)
     so.from = d->msg.from;
     so.smtp = d->outbox ? NULL : &mc;
     so.outbox_dir = d->outbox;
-    if ((env = getenv("KXMATCH_DIGEST_TEST_PAUSE_MS")) != NULL)
-        so.pause_ms = (unsigned)strtoul(env, NULL, 10);
     /* Bad settings fail before anything is planned or composed. */
     if (so.smtp) {
         api_mail *probe = NULL;
@@ -435,6 +447,26 @@ static int cmd_send(struct dopts *d)
         smtp_file_free(&f);
         fprintf(stderr, "kxmatch: --from \"%s\" is not a plain e-mail "
                         "address\n", d->msg.from);
+        return API_EXIT_BADINPUT;
+    }
+    /* Mail that leaves for real people must link to the site they can
+     * reach and come from an address they can answer. */
+    if (so.smtp && api_url_is_loopback(d->msg.base_url)) {
+        smtp_file_free(&f);
+        fprintf(stderr, "kxmatch: digest send over SMTP needs the site's "
+                        "public address for its links, not %s: set "
+                        "base_url in [organisation] of the configuration "
+                        "file or give --base-url\n",
+                d->msg.base_url ? d->msg.base_url : "the default "
+                                                    "http://127.0.0.1:8080");
+        return API_EXIT_BADINPUT;
+    }
+    if (so.smtp && api_addr_is_loopback(d->msg.from)) {
+        smtp_file_free(&f);
+        fprintf(stderr, "kxmatch: digest send over SMTP needs a sender "
+                        "address recipients can answer, not %s: set from in "
+                        "[mail] of the configuration file or give --from\n",
+                d->msg.from ? d->msg.from : "the default kxmatch@localhost");
         return API_EXIT_BADINPUT;
     }
 

@@ -90,16 +90,12 @@ int api_cmd_index(const struct api_common *common, int argc, char **argv)
         case 's': flags |= IDX_SKIP_INVALID; break;
         case 'q': quiet = 1; break;
         default:
-            fprintf(stderr, "usage: kxmatch index [--db DIR] [--rebuild] "
-                            "[--skip-invalid] FILE...\n");
-            return API_EXIT_USAGE;
+            return api_usage("index");
         }
     }
     if (optind >= argc && !rebuild) {
-        fprintf(stderr, "usage: kxmatch index [--db DIR] [--rebuild] "
-                        "[--skip-invalid] FILE...\n"
-                        "kxmatch: no input files (use - for stdin)\n");
-        return API_EXIT_USAGE;
+        fprintf(stderr, "kxmatch: no input files (use - for stdin)\n");
+        return api_usage("index");
     }
     ui.tty = isatty(STDERR_FILENO) && !quiet;
     st = idx_open(c.db, IDX_WRITE, c.taxonomy, &x, &err);
@@ -209,8 +205,7 @@ int api_cmd_check(const struct api_common *common, int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1)
         if (!api_common_opt(&c, opt)) {
-            fprintf(stderr, "usage: kxmatch check [--db DIR]\n");
-            return API_EXIT_USAGE;
+            return api_usage("check");
         }
     st = idx_open(c.db, IDX_READ, c.taxonomy, &x, &err);
     if (st != KX_OK)
@@ -293,8 +288,7 @@ int api_cmd_stats(const struct api_common *common, int argc, char **argv)
             json = 1;
             continue;
         }
-        fprintf(stderr, "usage: kxmatch stats [--db DIR] [--json]\n");
-        return API_EXIT_USAGE;
+        return api_usage("stats");
     }
     st = idx_open(c.db, IDX_READ, c.taxonomy, &x, &err);
     if (st != KX_OK)

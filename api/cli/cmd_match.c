@@ -72,7 +72,7 @@ int api_cmd_match(const struct api_common *common, int argc, char **argv)
         {"industry", required_argument, NULL, 'i'},
         {"discipline", required_argument, NULL, 'd'},
         {"region", required_argument, NULL, 'r'},
-        {"config", required_argument, NULL, 'c'},
+        {"weights", required_argument, NULL, 'c'},
         {"baseline", no_argument, NULL, 'b'},
         {"confidential", no_argument, NULL, 'C'},
         {"json", no_argument, NULL, 'j'},
@@ -164,15 +164,7 @@ int api_cmd_match(const struct api_common *common, int argc, char **argv)
     api_matcher_close(&mt);
     return API_EXIT_OK;
 usage:
-    fprintf(stderr,
-            "usage: kxmatch match [--db DIR] need:ID [--top K] "
-            "[--kinds expert,academician,society,result] [--json]\n"
-            "       kxmatch match --text \"...\" [--industry CODE]... "
-            "[--discipline CODE]... [--region CODE]\n"
-            "       kxmatch match expert:ID|academician:ID|society:ID "
-            "[--top K] [--json]\n"
-            "  also: --config FILE (weights), --baseline (BM25 text only)\n");
-    return API_EXIT_USAGE;
+    return api_usage("match");
 }
 
 /* ---- eval --------------------------------------------------------------- */
@@ -337,7 +329,7 @@ int api_cmd_eval(const struct api_common *common, int argc, char **argv)
     static const struct option opts[] = {
         API_COMMON_OPTS,
         {"judgments", required_argument, NULL, 'J'},
-        {"config", required_argument, NULL, 'c'},
+        {"weights", required_argument, NULL, 'c'},
         {"json", no_argument, NULL, 'j'},
         {NULL, 0, NULL, 0},
     };
@@ -366,9 +358,7 @@ int api_cmd_eval(const struct api_common *common, int argc, char **argv)
             break;
         case 'j': json = 1; break;
         default:
-            fprintf(stderr, "usage: kxmatch eval [--db DIR] [--judgments "
-                            "FILE] [--config FILE]... [--json]\n");
-            return API_EXIT_USAGE;
+            return api_usage("eval");
         }
     }
     if ((st = judgments_load(jpath, &j, &err)) != KX_OK)

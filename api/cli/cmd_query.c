@@ -47,8 +47,7 @@ int api_cmd_get(const struct api_common *common, int argc, char **argv)
     idx_close(x);
     return st == KX_OK ? API_EXIT_OK : api_fail(st, &err);
 usage:
-    fprintf(stderr, "usage: kxmatch get [--db DIR] KIND:ID\n");
-    return API_EXIT_USAGE;
+    return api_usage("get");
 }
 
 /* Looks up name (and org) of key for display; "" if absent. */
@@ -186,8 +185,5 @@ int api_cmd_search(const struct api_common *common, int argc, char **argv)
     idx_close(x);
     return API_EXIT_OK;
 usage:
-    fprintf(stderr, "usage: kxmatch search [--db DIR] [--kind K]... "
-                    "[--region CODE] [--industry CODE]... [--discipline "
-                    "CODE]... [--top N] [--json] QUERY\n");
-    return API_EXIT_USAGE;
+    return api_usage("search");
 }

@@ -68,7 +68,7 @@ int api_cmd_serve(const struct api_common *common, int argc, char **argv)
         {"listen", required_argument, NULL, 'l'},
         {"threads", required_argument, NULL, 't'},
         {"web", required_argument, NULL, 'w'},
-        {"config", required_argument, NULL, 'c'},
+        {"weights", required_argument, NULL, 'c'},
         {"max-connections", required_argument, NULL, 'm'},
         {"per-ip-connections", required_argument, NULL, 'p'},
         {"header-timeout", required_argument, NULL, 'H'},
@@ -90,8 +90,18 @@ int api_cmd_serve(const struct api_common *common, int argc, char **argv)
 
     memset(&so, 0, sizeof so);
     kx_error_clear(&err);
-    so.listen = "127.0.0.1:8080";
-    so.write_rate = -1;
+    /* The configuration file's [serve], then the command line over it. */
+    so.listen = c.cfg->listen ? c.cfg->listen : "127.0.0.1:8080";
+    so.threads = c.cfg->threads;
+    so.max_conns = c.cfg->max_conns;
+    so.per_ip = c.cfg->per_ip;
+    so.write_rate = c.cfg->write_rate;
+    so.web_dir = c.cfg->web;
+    so.config = c.cfg->weights;
+    so.org_name = api_config_org_name(c.cfg);
+    so.org_short = api_config_org_short(c.cfg);
+    so.from_name = c.cfg->from_name;
+    so.base_url = c.cfg->base_url;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (api_common_opt(&c, opt))
@@ -148,10 +158,5 @@ int api_cmd_serve(const struct api_common *common, int argc, char **argv)
     api_server_stop(srv);
     return API_EXIT_OK;
 usage:
-    fprintf(stderr, "usage: kxmatch serve [--db DIR] [--listen HOST:PORT] "
-                    "[--threads N] [--web DIR] [--config FILE]\n"
-                    "                     [--max-connections N] "
-                    "[--per-ip-connections N] [--header-timeout S] "
-                    "[--body-timeout S] [--write-rate N]\n");
-    return API_EXIT_USAGE;
+    return api_usage("serve");
 }

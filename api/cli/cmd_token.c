@@ -37,19 +37,6 @@ static int print_token(void *ctx, const struct api_principal *p)
     return 0;
 }
 
-static void token_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: kxmatch token create --role enterprise --enterprise "
-            "enterprise:ID [--label TEXT] [--expires DAYS|YYYY-MM-DD]\n"
-            "       kxmatch token create --role liaison --region CODE "
-            "[--label TEXT] [--expires ...]\n"
-            "       kxmatch token create --role admin [--label TEXT] "
-            "[--expires ...]\n"
-            "       kxmatch token list [--json]\n"
-            "       kxmatch token revoke PREFIX | --label TEXT [--all]\n");
-}
-
 int api_cmd_token(const struct api_common *common, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -76,10 +63,8 @@ int api_cmd_token(const struct api_common *common, int argc, char **argv)
 
     memset(&p, 0, sizeof p);
     kx_error_clear(&err);
-    if (argc < 2) {
-        token_usage(stderr);
-        return API_EXIT_USAGE;
-    }
+    if (argc < 2)
+        return api_usage("token");
     action = argv[1];
     optind = 2;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -93,7 +78,7 @@ int api_cmd_token(const struct api_common *common, int argc, char **argv)
         case 'j': json = 1; break;
         case 'a': all = 1; break;
         case 'x': expires = optarg; break;
-        default: token_usage(stderr); return API_EXIT_USAGE;
+        default: return api_usage("token");
         }
     }
     if (strcmp(action, "create") == 0) {
@@ -176,6 +161,5 @@ out:
     taxo_free(tx);
     return rc;
 usage:
-    token_usage(stderr);
-    return API_EXIT_USAGE;
+    return api_usage("token");
 }

@@ -178,7 +178,9 @@ enum kx_status api_digest_plan_get(store *st, const char *week,
 struct api_digest_opts {
     const char *base_url;      /* links; NULL: "http://127.0.0.1:8080" */
     const char *from;          /* address; NULL: "kxmatch@localhost" */
-    const char *from_name;     /* NULL: "滨州市科协 科技服务平台" */
+    const char *from_name;     /* NULL: org_name */
+    const char *org_name;      /* footers; NULL: API_ORG_NAME_DEFAULT */
+    const char *org_short;     /* subjects' 【】; NULL: API_ORG_SHORT_DEFAULT */
 };
 
 /* Every recipient of week's plan that has something to hear, in key order,
@@ -251,7 +253,6 @@ struct api_digest_send_opts {
     const char *from;            /* envelope sender; NULL: as composed */
     const struct api_mail_config *smtp; /* SMTP, or */
     const char *outbox_dir;      /* one .eml file per message instead */
-    unsigned pause_ms;           /* sleep before each message (tests) */
 };
 
 /* Delivers the week's planned (and interrupted) messages (see the top of this file for

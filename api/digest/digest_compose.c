@@ -1,6 +1,7 @@
 /* digest_compose.c - loading a stored plan, finding its recipients, and
  * writing each recipient's message: Chinese text and HTML, wrapped as
  * RFC 5322 / MIME multipart/alternative. */
+#include "config.h"
 #include "digest_int.h"
 #include "util.h"
 
@@ -273,6 +274,7 @@ struct body {
     const taxo *tx;
     const char *unsub;            /* the recipient's unsubscribe link */
     const char *page;             /* the recipient's web page */
+    const char *from_name;        /* who signs the greeting */
 };
 
 static const char *kind_label(const char *key)
@@ -502,21 +504,32 @@ static void week_info(const char *week, struct week_info *w)
              atoi(week + 6));
 }
 
+/* The organisation as the configuration file names it (config.h). */
+static const char *org_name(const struct body *b)
+{
+    return b->o && b->o->org_name ? b->o->org_name : API_ORG_NAME_DEFAULT;
+}
+
+static const char *org_short(const struct body *b)
+{
+    return b->o && b->o->org_short ? b->o->org_short : API_ORG_SHORT_DEFAULT;
+}
+
 static void footer(struct body *b, const char *why)
 {
     const char *unsub = b->unsub;
 
     kx_buf_puts(&b->text, "——\n");
     kx_buf_puts(&b->text, why);
-    kx_buf_printf(&b->text, "\n滨州市科学技术协会 · kxmatch 科技服务平台 %.*s\n"
-                          "退订每周推荐：%s\n",
-                (int)b->base_len, b->base, unsub);
+    kx_buf_printf(&b->text, "\n%s · %.*s\n退订每周推荐：%s\n", org_name(b),
+                  (int)b->base_len, b->base, unsub);
     kx_buf_puts(&b->html, "<hr style=\"border:none;border-top:1px solid #ddd;"
                         "margin-top:24px\"><p style=\"color:#888;"
                         "font-size:12px\">");
     kx_buf_html(&b->html, why);
-    kx_buf_puts(&b->html, "<br>滨州市科学技术协会 · kxmatch 科技服务平台<br>"
-                        "<a href=\"");
+    kx_buf_puts(&b->html, "<br>");
+    kx_buf_html(&b->html, org_name(b));
+    kx_buf_puts(&b->html, "<br><a href=\"");
     kx_buf_html(&b->html, unsub);
     kx_buf_puts(&b->html, "\">退订每周推荐</a></p>\n");
 }
@@ -612,8 +625,8 @@ static void write_body(struct body *b, const struct dplan *p,
         snprintf(line, sizeof line, "%s%s%s：", rname, title ? " " : "",
                  title ? title : "");
         para(b, line);
-        snprintf(line, sizeof line, "您好！滨州市科协科技服务平台根据您的专业"
-                 "方向，为您推荐%s的企业技术需求。", w->label);
+        snprintf(line, sizeof line, "您好！%s根据您的专业方向，为您推荐%s的"
+                 "企业技术需求。", b->from_name, w->label);
         para(b, line);
         *items = partner_sections(b, p, recipient, "为您推荐的企业技术需求");
         para(b, "如有意向，请点击链接查看需求详情，或直接回复本邮件与我们联系。");
@@ -621,8 +634,8 @@ static void write_body(struct body *b, const struct dplan *p,
                  "专家。每周直接推荐给您的需求不超过您的服务容量（%d 项），"
                  "与您的科技成果匹配的需求另计。", c);
         json_object_put(o);
-        snprintf(subject, sn, "【滨州科协】%s：为您推荐 %zu 项企业技术需求",
-                 w->short_label, *items);
+        snprintf(subject, sn, "【%s】%s：为您推荐 %zu 项企业技术需求",
+                 org_short(b), w->short_label, *items);
         footer(b, why);
         return;
     }
@@ -659,8 +672,8 @@ static void write_body(struct body *b, const struct dplan *p,
         *items = own + mp.n;
         free(mp.v);
         json_object_put(o);
-        snprintf(subject, sn, "【滨州科协】%s：学会及会员匹配 %zu 项企业需求",
-                 w->short_label, *items);
+        snprintf(subject, sn, "【%s】%s：学会及会员匹配 %zu 项企业需求",
+                 org_short(b), w->short_label, *items);
         footer(b, "您收到本邮件，是因为您是学会在平台登记的联系人。");
         return;
     }
@@ -705,8 +718,8 @@ static void write_body(struct body *b, const struct dplan *p,
         para(b, "如需联系推荐的合作方，请在平台需求页面选择，或联系所在地科协"
                 "联络员协助对接。");
         *items = partners;
-        snprintf(subject, sn, "【滨州科协】%s：为您的 %zu 项技术需求推荐 %zu "
-                 "个合作方", w->short_label, needs, partners);
+        snprintf(subject, sn, "【%s】%s：为您的 %zu 项技术需求推荐 %zu 个"
+                 "合作方", org_short(b), w->short_label, needs, partners);
         footer(b, "您收到本邮件，是因为贵单位在平台发布了技术需求。");
         return;
     }
@@ -799,8 +812,8 @@ static void write_body(struct body *b, const struct dplan *p,
             more(b, k);
         }
         *items = nn + conf + np + nm;
-        snprintf(subject, sn, "【滨州科协】%s：%s科技对接周报", w->short_label,
-                 rn);
+        snprintf(subject, sn, "【%s】%s：%s科技对接周报", org_short(b),
+                 w->short_label, rn);
         footer(b, "您收到本邮件，是因为您是该地区登记的科协联络员。");
     }
 }
@@ -901,7 +914,8 @@ enum kx_status api_dmsg_compose(store_txn *t, const taxo *tx,
         domain[128], idpart[KX_KEY_MAX], boundary[64];
     const char *from = o && o->from ? o->from : DIGEST_DEFAULT_FROM;
     const char *from_name = o && o->from_name ? o->from_name
-                                              : DIGEST_DEFAULT_FROM_NAME;
+                            : o && o->org_name ? o->org_name
+                                               : API_ORG_NAME_DEFAULT;
     const char *at;
     char *enc;
     size_t items = 0;
@@ -913,6 +927,7 @@ enum kx_status api_dmsg_compose(store_txn *t, const taxo *tx,
         return kx_error_set(err, KX_NOTFOUND, "recipient",
                             "%s has no usable e-mail address", recipient);
     b.o = o;
+    b.from_name = from_name;
     b.base = o && o->base_url ? o->base_url : DIGEST_DEFAULT_BASE_URL;
     b.base_len = strlen(b.base);
     while (b.base_len > 0 && b.base[b.base_len - 1] == '/')

@@ -15,7 +15,6 @@ struct json_object;
 
 #define DIGEST_DEFAULT_BASE_URL "http://127.0.0.1:8080"
 #define DIGEST_DEFAULT_FROM "kxmatch@localhost"
-#define DIGEST_DEFAULT_FROM_NAME "滨州市科协 科技服务平台"
 
 /* ---- records and tables ------------------------------------------------- */
 

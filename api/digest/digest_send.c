@@ -201,7 +201,7 @@ static enum kx_status eml_write(const char *dir, const char *key,
             *c = '_';
     snprintf(path, sizeof path, "%s/%s.eml", dir, name);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return kx_error_set(err, KX_IO, "outbox", "cannot write %s: %s", tmp,
                             strerror(errno));
@@ -229,14 +229,6 @@ static enum kx_status eml_write(const char *dir, const char *key,
         close(dfd);
     }
     return KX_OK;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 static int count_states(void *ctx, const void *key, size_t klen,
@@ -290,7 +282,7 @@ static enum kx_status send_lock(store *st, int *fd, struct kx_error *err)
     char path[4096];
 
     snprintf(path, sizeof path, "%s/digest-send.lock", store_dir(st));
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (*fd < 0)
         return kx_error_set(err, KX_IO, "", "cannot open %s: %s", path,
                             strerror(errno));
@@ -398,8 +390,6 @@ enum kx_status api_digest_send(store *st, const char *week_in,
                 break;
             continue;
         }
-        if (o->pause_ms)
-            sleep_ms(o->pause_ms);
         if (o->outbox_dir) {
             s = eml_write(o->outbox_dir, kl.v[i], msg, err);
             memset(&r, 0, sizeof r);

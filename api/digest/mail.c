@@ -1,5 +1,6 @@
 /* mail.c - SMTP delivery through one reused libcurl handle (see mail.h). */
 #include "mail.h"
+#include "config.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -14,6 +15,7 @@ enum smtp_cmd { CMD_NONE = 0, CMD_HELLO, CMD_AUTH, CMD_MAIL, CMD_RCPT,
 struct api_mail {
     CURL *curl;
     char *url, *user, *password, *cainfo;
+    int tls_required;   /* CURLUSESSL_ALL: credentials, or not loopback */
     unsigned attempts, delay_ms;
     long timeout_ms;
     char errbuf[CURL_ERROR_SIZE];
@@ -134,6 +136,9 @@ enum kx_status api_mail_open(const struct api_mail_config *cfg,
     m->user = dup_or_null(cfg->user, &oom);
     m->password = dup_or_null(cfg->password, &oom);
     m->cainfo = dup_or_null(cfg->cainfo, &oom);
+    /* A password never crosses a link in clear text, and mail leaves this
+     * machine only over TLS: plain SMTP is for a local MTA alone. */
+    m->tls_required = cfg->user != NULL || !api_url_is_loopback(cfg->url);
     m->attempts = cfg->attempts ? cfg->attempts : 3;
     m->delay_ms = cfg->retry_delay_ms == API_MAIL_NO_DELAY ? 0
                   : cfg->retry_delay_ms ? cfg->retry_delay_ms : 1000;
@@ -154,8 +159,12 @@ static void set_common(api_mail *m)
 
     curl_easy_setopt(c, CURLOPT_URL, m->url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    /* STARTTLS whenever the server offers it; plain text otherwise. */
-    curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+    /* smtps:// is TLS from the start; smtp:// upgrades with STARTTLS,
+     * which must succeed where TLS is required (else the send fails with
+     * CURLE_USE_SSL_FAILED) and is tried anyway towards a local MTA. */
+    curl_easy_setopt(c, CURLOPT_USE_SSL,
+                     (long)(m->tls_required ? CURLUSESSL_ALL
+                                            : CURLUSESSL_TRY));
     if (m->cainfo)
         curl_easy_setopt(c, CURLOPT_CAINFO, m->cainfo);
     if (m->user) {
@@ -225,6 +234,14 @@ enum kx_status api_mail_send(api_mail *m, const char *from, const char *rcpt,
                                                  : curl_easy_strerror(rc));
         if (rc == CURLE_OK) {
             *outcome = API_MAIL_SENT;
+            break;
+        }
+        if (rc == CURLE_USE_SSL_FAILED) {
+            st = kx_error_set(err, KX_UNAVAILABLE, "smtp",
+                              "%s offers no STARTTLS, and TLS is required "
+                              "%s (use smtps:// or a server with STARTTLS)",
+                              m->url, m->user ? "with a password"
+                                              : "beyond this machine");
             break;
         }
         if (rc == CURLE_LOGIN_DENIED || m->last_cmd == CMD_AUTH ||

@@ -13,8 +13,10 @@
 #include <string.h>
 
 /* May the liaison p see recipient's digest? Their region must hold the
- * recipient: a record's region (or, for a need's enterprise, its region),
- * or the region of a liaison:REGION summary. */
+ * recipient: a record's region, or the region of a liaison:REGION
+ * summary. A need is never a recipient, and one the caller may not read
+ * (GET /v1/needs/{id}'s rules) answers KX_NOTFOUND like an unknown key,
+ * so that the preview tells nobody which confidential needs exist. */
 static enum kx_status liaison_may_see(struct api_req *r, const char *recipient)
 {
     const struct api_principal *p = &r->who;
@@ -31,9 +33,14 @@ static enum kx_status liaison_may_see(struct api_req *r, const char *recipient)
     if ((st = store_txn_begin(r->srv->st, 0, &t)) != KX_OK)
         return st;
     st = api_record_load(t, recipient, &rec, NULL);
+    if (st == KX_OK && rec->kind == KX_KIND_NEED &&
+        api_need_access(t, r->srv->tx, p, rec) != KX_OK)
+        st = KX_NOTFOUND;
     store_txn_abort(t);
-    if (st != KX_OK)
+    if (st != KX_OK) {
+        record_free(rec);
         return st;
+    }
     ok = rec->region && api_region_within(r->srv->tx, rec->region, p->region);
     record_free(rec);
     return ok ? KX_OK : KX_FORBIDDEN;
@@ -55,13 +62,17 @@ static int need_readable(void *ctx, store_txn *t, const char *need)
     return ok;
 }
 
-/* Links in a previewed message point back at the host the page came from. */
+/* Links in a previewed message point where the sent one's do: the
+ * configured base URL, else back at the host the page came from. */
 static void base_url(struct api_req *r, char *buf, size_t n)
 {
     const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                    MHD_HTTP_HEADER_HOST);
 
-    snprintf(buf, n, "http://%s", host && *host ? host : "127.0.0.1:8080");
+    if (r->srv->base_url[0])
+        snprintf(buf, n, "%s", r->srv->base_url);
+    else
+        snprintf(buf, n, "http://%s", host && *host ? host : "127.0.0.1:8080");
 }
 
 enum MHD_Result api_route_digest_preview(struct api_req *r)
@@ -69,11 +80,12 @@ enum MHD_Result api_route_digest_preview(struct api_req *r)
     static const char *const allowed[] = {"recipient", "week", NULL};
     const char *recipient = api_req_param(r, "recipient");
     const char *week = api_req_param(r, "week");
-    struct api_digest_opts o = {NULL, NULL, NULL};
+    struct api_digest_opts o = {NULL, NULL, r->srv->from_name,
+                                r->srv->org_name, r->srv->org_short};
     struct api_digest_viewer v = {NULL, r};
     struct kx_error err;
     json_object *out = NULL;
-    char base[300];
+    char base[600];
     enum kx_status st;
 
     kx_error_clear(&err);

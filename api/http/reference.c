@@ -61,6 +61,22 @@ enum kx_status api_file_read(const char *path, size_t max, char **out,
     return slurp(path, max, out, len);
 }
 
+enum MHD_Result api_route_site(struct api_req *r)
+{
+    json_object *o = json_object_new_object(), *org = json_object_new_object();
+
+    json_object_object_add(org, "name",
+                           json_object_new_string(r->srv->org_name));
+    json_object_object_add(org, "short_name",
+                           json_object_new_string(r->srv->org_short));
+    json_object_object_add(o, "organisation", org);
+    if (r->srv->base_url[0])
+        json_object_object_add(o, "base_url",
+                               json_object_new_string(r->srv->base_url));
+    json_object_object_add(o, "version", json_object_new_string(KX_VERSION));
+    return api_reply_json(r, 200, o);
+}
+
 enum MHD_Result api_route_whoami(struct api_req *r)
 {
     json_object *o = json_object_new_object();

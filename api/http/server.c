@@ -2,6 +2,7 @@
  * dispatch, request bodies and parameters, per-thread read slots, the one
  * writer, and the connection limits and deadlines. */
 #include "server.h"
+#include "config.h"
 #include "reply.h"
 
 #include <errno.h>
@@ -40,6 +41,7 @@ static const struct route routes[] = {
     {"GET", "/healthz", api_route_healthz, "healthz", 0},
     {"GET", "/metrics", api_route_metrics, "metrics", 0},
     {"GET", "/v1/openapi.json", api_route_openapi, "openapi", 0},
+    {"GET", "/v1/site", api_route_site, "site", 0},
     {"GET", "/v1/whoami", api_route_whoami, "whoami", API_R_ANY},
     {"GET", "/v1/taxonomy/*", api_route_taxonomy, "taxonomy", API_R_ANY},
     {"GET", "/v1/needs", api_route_needs_list, "needs_list", API_R_ANY},
@@ -1116,6 +1118,15 @@ enum kx_status api_server_start(const struct api_serve_opts *o,
     if (!web || !*web)
         web = kx_share_path("web");
     snprintf(s->web_dir, sizeof s->web_dir, "%s", web);
+    snprintf(s->org_name, sizeof s->org_name, "%s",
+             o->org_name && *o->org_name ? o->org_name : API_ORG_NAME_DEFAULT);
+    snprintf(s->org_short, sizeof s->org_short, "%s",
+             o->org_short && *o->org_short ? o->org_short
+                                           : API_ORG_SHORT_DEFAULT);
+    snprintf(s->from_name, sizeof s->from_name, "%s",
+             o->from_name && *o->from_name ? o->from_name : s->org_name);
+    snprintf(s->base_url, sizeof s->base_url, "%s",
+             o->base_url ? o->base_url : "");
     /* openapi.json beside the pages, else the share directory's. */
     snprintf(s->openapi_path, sizeof s->openapi_path, "%s/../openapi.json",
              s->web_dir);

@@ -98,6 +98,8 @@ struct api_server {
     size_t nslots;
     char web_dir[4096];
     char openapi_path[4200];
+    char org_name[256], org_short[128], from_name[256]; /* never empty */
+    char base_url[512];         /* empty: from the request's Host */
     double started;             /* api_now() at start */
     struct MHD_Daemon *daemon;
     struct api_metrics m;
@@ -179,6 +181,10 @@ struct api_serve_opts {
     unsigned body_s;        /* then the body (0: API_BODY_S) */
     int write_rate;         /* writes a minute per token (-1: the default
                              * API_RATE_PER_MIN, 0: no limit) */
+    /* Who runs the site (config.h), for GET /v1/site and digest previews;
+     * NULL: the defaults. Copied at start. */
+    const char *org_name, *org_short, *from_name;
+    const char *base_url;   /* NULL: links follow the request's Host */
 };
 
 /* Opens the index for writing and starts serving. KX_LOCKED if another
@@ -285,6 +291,8 @@ enum MHD_Result api_route_metrics(struct api_req *r);
 /* reference.c */
 enum MHD_Result api_route_openapi(struct api_req *r);
 enum MHD_Result api_route_whoami(struct api_req *r);
+/* GET /v1/site: who runs the site, for the pages before sign-in. */
+enum MHD_Result api_route_site(struct api_req *r);
 enum MHD_Result api_route_taxonomy(struct api_req *r);
 /* audit.c */
 enum MHD_Result api_route_audit(struct api_req *r);

@@ -254,7 +254,8 @@ const KX = (() => {
       const links = NAV.map(([p, zh]) => `<a href="${p}.html" data-i18n="nav_${p}"` +
         (p === page ? ' class="current" aria-current="page"' : '') + `>${zh}</a>`).join('');
       h.innerHTML =
-        '<a class="brand" href="index.html"><b>kxmatch</b> <span data-i18n="brand">科协技术需求对接</span></a>' +
+        '<a class="brand" href="index.html"><b>kxmatch</b> <span data-i18n="brand">科协技术需求对接</span>' +
+        '<span class="org" hidden></span></a>' +
         `<nav>${links}</nav><span class="spacer"></span><span id="who" class="who"></span>` +
         '<button id="logout" class="ghost" type="button" data-i18n="logout" hidden>退出</button>' +
         '<button id="lang" class="ghost" type="button" data-i18n="lang_switch">English</button>';
@@ -268,6 +269,22 @@ const KX = (() => {
         '<p class="hint" data-i18n="login_hint">令牌由科协管理员使用 kxmatch token create 生成。</p>' +
         '<p id="login-error" class="error" role="alert"></p>';
   }
+
+  /* Who runs this site (GET /v1/site, from the configuration file): its
+   * name in every page's header and title, asked once per page. */
+  let org = '';
+  function showOrg() {
+    if (!org) return;
+    document.querySelectorAll('.brand .org').forEach((e) => {
+      e.textContent = ' · ' + org;
+      e.hidden = false;
+    });
+    if (!document.title.endsWith(org)) document.title += ' · ' + org;
+  }
+  fetch('/v1/site').then((r) => (r.ok ? r.json() : null)).then((d) => {
+    org = (d && d.organisation && d.organisation.name) || '';
+    showOrg();
+  }).catch(() => {});
 
   function header() {
     const h = $('header.top');
@@ -295,6 +312,7 @@ const KX = (() => {
    * calls start(who). */
   async function init(roles, start) {
     chrome();
+    showOrg();
     applyI18n();
     header();
     langListeners.push(showWho);

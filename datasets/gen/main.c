@@ -58,7 +58,7 @@ int main(int argc, char **argv)
     char err[1024];
     int opt;
 
-    o.taxonomy = getenv("KX_TAXONOMY");
+    o.taxonomy = getenv("KXMATCH_TAXONOMY");
     if (!o.taxonomy || !*o.taxonomy)
         o.taxonomy = KXGEN_TAXONOMY_DIR;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {

@@ -35,7 +35,7 @@ k1=$(key "$e1"); k2=$(key "$e2"); k3=$(key "$e3")
 printf '%s\n' "$e3" | sed 's/"name":"[^"]*"/"name":"重新加入测试专家"/' >"$WORK/changes2.jsonl"
 
 index() { # DB THREADS
-    KX_INDEX_THREADS=$2 "$KX" index --db "$1" --quiet $files "$WORK/changes1.jsonl" "$WORK/changes2.jsonl"
+    KXMATCH_INDEX_THREADS=$2 "$KX" index --db "$1" --quiet $files "$WORK/changes1.jsonl" "$WORK/changes2.jsonl"
 }
 index "$WORK/serial" 1 && pass "serial load" || fail "serial load exit $?"
 index "$WORK/bulk" 2 && pass "parallel load" || fail "parallel load exit $?"
@@ -67,8 +67,8 @@ n=$("$KX" search --db "$WORK/bulk" --kind "${k2%%:*}" --top 10000 --json | pytho
 import json,sys; print(sum(1 for h in json.load(sys.stdin)["hits"] if h["key"] == "'"$k2"'"))')
 expect_eq "deletion applied in Xapian" "$n" "0"
 
-KX_INDEX_THREADS=2 "$KX" index --db "$WORK/bulk" --rebuild >/dev/null && pass "parallel rebuild" || fail "rebuild"
-KX_INDEX_THREADS=1 "$KX" index --db "$WORK/serial" --rebuild >/dev/null
+KXMATCH_INDEX_THREADS=2 "$KX" index --db "$WORK/bulk" --rebuild >/dev/null && pass "parallel rebuild" || fail "rebuild"
+KXMATCH_INDEX_THREADS=1 "$KX" index --db "$WORK/serial" --rebuild >/dev/null
 results "$WORK/bulk" >"$WORK/bulk2.txt"
 results "$WORK/serial" >"$WORK/serial2.txt"
 expect_eq "parallel and serial rebuilds agree" "$(md5sum <"$WORK/bulk2.txt")" "$(md5sum <"$WORK/serial2.txt")"

@@ -6,6 +6,7 @@
 // usage: node e2e.mjs URL OUT   (run by tests/integration/test_api_e2e.sh)
 // env:   KX_E2E_MODULES  directory holding node_modules/playwright-core
 //        KX_TOKEN_ENTERPRISE, KX_TOKEN_LIAISON, KX_TOKEN_ADMIN
+//        KX_E2E_ORG      the organisation the server's configuration names
 //        CHROMIUM        the browser (default /usr/bin/chromium)
 import fs from 'node:fs';
 import os from 'node:os';
@@ -99,6 +100,11 @@ const phone = { width: 390, height: 844 };
 await withPage('enterprise posts a need and sees ranked partners', desk, async (page) => {
   await login(page, 'enterprise.html', tokens.enterprise);
   assert((await page.locator('#who').textContent()).includes('企业'), 'the header names the role');
+  const org = process.env.KX_E2E_ORG;
+  await page.locator('header.top .brand .org').waitFor({ state: 'visible' });
+  assert((await page.locator('header.top .brand .org').textContent()).includes(org),
+         'the header names the configured organisation');
+  assert((await page.title()).endsWith(org), 'so does the title');
   const title = '重油催化裂化装置增产丙烯(端到端测试)';
   await page.locator('[name=name]').fill(title);
   await page.locator('[name=text]').fill(

@@ -4,7 +4,7 @@ python3-aiosmtpd) that keeps every message it accepts.
 
     smtp_sink.py --dir DIR [--auth USER:PASS] [--reject SUBSTR]
                  [--tempfail N] [--tls CERT:KEY]
-                 [--kill-at N,N... --kill-pidfile FILE]
+                 [--kill-at N,N... --kill-pidfile FILE] [--slow N:MS]
 
 Listens on 127.0.0.1 on a free port and writes the port to DIR/port once
 it accepts connections. Each accepted message is written to DIR/NNNN.eml
@@ -16,9 +16,12 @@ commands, --tls offers STARTTLS with this certificate and requires it.
 --kill-at makes the Nth accepted message (counting every one) the worst
 moment for a sender to crash: the message is kept, then the process whose
 pid is in --kill-pidfile gets SIGKILL before it can read the 250 reply.
+--slow N:MS answers the first N messages MS milliseconds late (a slow
+server, so that a test can meet a sender in the middle of its run).
 Stops on SIGTERM or SIGINT.
 """
 import argparse
+import asyncio
 import json
 import os
 import signal
@@ -32,8 +35,10 @@ from aiosmtpd.smtp import AuthResult
 
 
 class Sink:
-    def __init__(self, directory, reject, tempfail, kill_at=(), pidfile=None):
+    def __init__(self, directory, reject, tempfail, kill_at=(), pidfile=None,
+                 slow=(0, 0)):
         self.dir = directory
+        self.slow_n, self.slow_ms = slow
         self.kill_at = set(kill_at)
         self.pidfile = pidfile
         self.reject = reject
@@ -59,6 +64,8 @@ class Sink:
                 return "451 4.3.0 Temporary failure, try again later"
             self.count += 1
             n = self.count
+        if n <= self.slow_n:
+            await asyncio.sleep(self.slow_ms / 1000)
         name = "%04d.eml" % n
         path = os.path.join(self.dir, name)
         with open(path + ".tmp", "wb") as f:
@@ -97,6 +104,7 @@ def main():
     ap.add_argument("--tls")
     ap.add_argument("--kill-at", default="")
     ap.add_argument("--kill-pidfile")
+    ap.add_argument("--slow", default="0:0")
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
     kwargs = {}
@@ -117,7 +125,8 @@ def main():
         ctx.load_cert_chain(cert, key)
         kwargs.update({"tls_context": ctx, "require_starttls": True})
     kill_at = [int(n) for n in a.kill_at.split(",") if n]
-    handler = Sink(a.dir, a.reject, a.tempfail, kill_at, a.kill_pidfile)
+    slow = tuple(int(x) for x in a.slow.split(":", 1))
+    handler = Sink(a.dir, a.reject, a.tempfail, kill_at, a.kill_pidfile, slow)
     controller = Controller(handler, hostname="127.0.0.1", port=free_port(),
                             **kwargs)
     controller.start()

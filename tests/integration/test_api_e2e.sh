@@ -30,7 +30,10 @@ KX_TOKEN_LIAISON=$(token --role liaison --region 371600)
 KX_TOKEN_ADMIN=$(token --role admin)
 [ ${#KX_TOKEN_ADMIN} -eq 43 ] && pass "tokens for each role" || fail "token create"
 
-serve_start --db "$DB" && pass "server listening at $URL" || { finish; exit 1; }
+# The pages name the organisation of the configuration file.
+export KX_E2E_ORG=测试市科学技术协会
+printf '[organisation]\nname = %s\n' "$KX_E2E_ORG" > "$WORK/kxmatch.conf"
+serve_start --config "$WORK/kxmatch.conf" --db "$DB" && pass "server listening at $URL" || { finish; exit 1; }
 url=$URL
 
 rm -rf "$SHOTS"

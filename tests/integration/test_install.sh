@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_install.sh - `cmake --install` into a prefix gives a kxmatch that
-# runs from the installed files alone: from /, with no KXMATCH_* or
-# KX_TAXONOMY in the environment and nothing in the binary naming the
+# runs from the installed files alone: from /, with no KXMATCH_* in the
+# environment and nothing in the binary naming the
 # source or build tree, it finds PREFIX/share/kxmatch next to itself (each
 # shipped file is changed in the prefix to prove it is the one read),
 # indexes the bundled dataset, serves the pages and API, starts on an
@@ -93,11 +93,41 @@ health=$(curl -s "$URL/healthz")
 expect_contains "/healthz" "$health" '"status":"ok"'
 case "$health" in *'"records":0,'*) fail "no records served: $health" ;; *) pass "records served" ;; esac
 
+expect_eq "pages name the default organisation" "$(curl -s "$URL/v1/site" |
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["organisation"]["name"])')" "kxmatch 科技服务平台"
+serve_stop && pass "serve stops cleanly" || fail "serve exit status"
+
+# The installed configuration file, filled in as an administrator would:
+# the organisation's names reach the pages and the digests, and nothing
+# else names a city.
+CONF="$P/etc/kxmatch/kxmatch.conf"
+sed -i -e 's|^name =$|name = 测试市科学技术协会|' -e 's|^short_name =$|short_name = 测试科协|' \
+    -e 's|^base_url =$|base_url = https://kx.test.example.cn|' \
+    -e 's|^from =$|from = digest@kx.test.example.cn|' "$CONF"
+serve_start --config "$CONF" --db "$WORK/db" || { finish; exit 1; }
+site=$(curl -s "$URL/v1/site")
+expect_contains "GET /v1/site: the configured name" "$site" '"name":"测试市科学技术协会"'
+expect_contains "GET /v1/site: the configured base URL" "$site" '"base_url":"https://kx.test.example.cn"'
 # As the timer's service does: beside the running server, on its directory.
-expect_rc "digest send --outbox beside serve" 0 "$KX" digest send --db "$WORK/db" --outbox "$WORK/outbox"
+expect_rc "digest send --outbox beside serve" 0 "$KX" --config "$CONF" digest send --db "$WORK/db" --outbox "$WORK/outbox"
 n=$(find "$WORK/outbox" -name '*.eml' 2>/dev/null | wc -l)
 [ "$n" -gt 0 ] && pass "digest messages written ($n)" || fail "no messages in the outbox: $OUT"
-serve_stop && pass "serve stops cleanly" || fail "serve exit status"
+expect_eq "every message names the configured organisation" "$(/usr/bin/python3 - "$WORK/outbox" <<'PY'
+import email, email.policy, pathlib, sys
+bad = 0
+files = sorted(pathlib.Path(sys.argv[1]).rglob("*.eml"))
+for f in files:
+    m = email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+    text = m.get_body(("plain",)).get_content()
+    ok = (str(m["Subject"]).startswith("【测试科协】")
+          and "测试市科学技术协会" in text and "https://kx.test.example.cn/" in text
+          and str(m["From"]).endswith("<digest@kx.test.example.cn>")
+          and "滨州" not in str(m["Subject"]) + str(m["From"]))
+    bad += not ok
+print(len(files) > 0 and bad == 0)
+PY
+)" True
+serve_stop
 
 # A fresh install: systemd's StateDirectory is an empty directory.
 mkdir "$WORK/empty"

@@ -485,8 +485,8 @@ def baseline(need):
 
 
 def per_org(need, conf):
-    o, err = run(need, "--top", "30", "--config", conf)
-    if not ok(o is not None, "--config with per_org = 1", err):
+    o, err = run(need, "--top", "30", "--weights", conf)
+    if not ok(o is not None, "--weights with per_org = 1", err):
         return
     orgs = [m.get("org") for m in o["matches"] if m.get("org")]
     ok(len(orgs) == len(set(orgs)) and len(o["matches"]) > 0,
@@ -509,8 +509,8 @@ def inferred_flag(conf):
                                                     "disciplines")
                             for c in o["codes"][f]):
             continue
-        o1, err = run(k, "--top", "1", "--config", conf)
-        if not ok(o1 is not None, "--config taxo_inferred = 1", err):
+        o1, err = run(k, "--top", "1", "--weights", conf)
+        if not ok(o1 is not None, "--weights taxo_inferred = 1", err):
             return
         for f in ("industries", "disciplines"):
             given = sorted(c["code"] for c in o1["codes"][f]
@@ -891,9 +891,9 @@ expect_rc "key and --text together" 2 "$KX" match --db "$DB" "$chem_need" --text
 expect_rc "missing database" 4 "$KX" match --db "$WORK/none" "$chem_need"
 expect_contains "missing database: message" "$OUT" "no kxmatch data directory"
 printf 'w_text = 0.5\nw_bogus = 1\n' > "$WORK/bad.conf"
-expect_rc "bad --config" 3 "$KX" match --db "$DB" "$chem_need" --config "$WORK/bad.conf"
-expect_contains "bad --config: file and line" "$OUT" "bad.conf:2"
-expect_contains "bad --config: the key" "$OUT" "w_bogus"
+expect_rc "bad --weights" 3 "$KX" match --db "$DB" "$chem_need" --weights "$WORK/bad.conf"
+expect_contains "bad --weights: file and line" "$OUT" "bad.conf:2"
+expect_contains "bad --weights: the key" "$OUT" "w_bogus"
 
 closed=$(need_where 'r.get("status") == "closed"')
 [ -n "$closed" ] || closed=need:ZCLOSED

@@ -499,7 +499,7 @@ static char preview_raw[65536];
 static void test_preview(void)
 {
     struct api_digest_opts o = {"http://kx.example.cn:8080/", "digest@bzkx.example.cn",
-                                NULL};
+                                NULL, "测试市科学技术协会", "测试科协"};
     json_object *p = NULL, *q = NULL;
     struct kx_error e;
     static char text[65536];
@@ -513,6 +513,12 @@ static void test_preview(void)
     CHECK_STR(jstr(p, "to"), "zhang@example.cn");
     CHECK_STR(jstr(p, "frequency"), "weekly");
     CHECK(strstr(jstr(p, "subject"), "为您推荐 1 项企业技术需求") != NULL);
+    /* the organisation is the configured one, named in subject, greeting
+     * (the sender's name defaults to it) and footer */
+    CHECK(strncmp(jstr(p, "subject"), "【测试科协】", strlen("【测试科协】")) == 0);
+    CHECK(strstr(jstr(p, "text"), "您好！测试市科学技术协会根据") != NULL);
+    CHECK(strstr(jstr(p, "text"), "\n测试市科学技术协会 · http://kx.example.cn:8080\n") != NULL);
+    CHECK(strstr(jstr(p, "html"), "<br>测试市科学技术协会<br>") != NULL);
     CHECK(strstr(jstr(p, "text"), "高盐废水处理工艺优化") != NULL);
     CHECK(strstr(jstr(p, "text"), "滨州测试化工有限公司") != NULL);
     CHECK(strstr(jstr(p, "text"), "http://kx.example.cn:8080/?need=N1") != NULL);
@@ -618,7 +624,7 @@ static size_t count_files(const char *d)
 static void test_outbox(void)
 {
     struct api_digest_opts o = {"http://kx.example.cn:8080/", "digest@bzkx.example.cn",
-                                NULL};
+                                NULL, "测试市科学技术协会", "测试科协"};
     struct api_digest_counts c;
     struct api_mail_config mc = {0};
     struct api_digest_send_opts so = {0};
@@ -744,7 +750,7 @@ static void test_hostile_names(void)
         "\"org\":\"滨州\\r\\n学院\",\"email\":\"zhao+kx@bzu.example.cn\","
         "\"region\":\"371602\",\"text\":\"废水\"}\n";
     struct api_digest_opts o = {"http://kx.example.cn", "digest@bzkx.example.cn",
-                                NULL};
+                                NULL, NULL, NULL};
     char path[128], name[512];
     const char *files[1] = {path};
     struct idx_counts c;

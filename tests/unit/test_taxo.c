@@ -467,15 +467,15 @@ static void test_load_time(void)
 
 static void test_default_dir(void)
 {
-    char *saved = getenv("KX_TAXONOMY") ? strdup(getenv("KX_TAXONOMY")) : NULL;
+    char *saved = getenv("KXMATCH_TAXONOMY") ? strdup(getenv("KXMATCH_TAXONOMY")) : NULL;
     struct kx_error err;
     taxo *t = NULL;
 
-    unsetenv("KX_TAXONOMY");
+    unsetenv("KXMATCH_TAXONOMY");
     CHECK_STR(taxo_default_dir(), KX_TAXONOMY_DIR);
-    setenv("KX_TAXONOMY", "", 1);
+    setenv("KXMATCH_TAXONOMY", "", 1);
     CHECK_STR(taxo_default_dir(), KX_TAXONOMY_DIR);
-    setenv("KX_TAXONOMY", fx_dir, 1);
+    setenv("KXMATCH_TAXONOMY", fx_dir, 1);
     CHECK_STR(taxo_default_dir(), fx_dir);
     fx_reset();
     kx_error_clear(&err);
@@ -483,9 +483,9 @@ static void test_default_dir(void)
     CHECK_INT(taxo_count(t, TAXO_DISCIPLINE), 2);
     taxo_free(t);
     if (saved)
-        setenv("KX_TAXONOMY", saved, 1);
+        setenv("KXMATCH_TAXONOMY", saved, 1);
     else
-        unsetenv("KX_TAXONOMY");
+        unsetenv("KXMATCH_TAXONOMY");
     free(saved);
 }
 
