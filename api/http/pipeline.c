@@ -1,7 +1,8 @@
 /* pipeline.c - the brokering pipeline: POST /v1/pipeline records a
  * stage for a (need, partner) pair, GET /v1/pipeline lists the pairs.
  * STORE_PIPELINE holds "need:ID partner-kind:ID" -> {need, partner, stage,
- * note, updated, by, history: [{stage, when, by, note}]}. The listing
+ * note (the last move's, if it had one), updated, by, history: [{stage,
+ * when, by, note}]}. The listing
  * also comes as a CSV file (format=csv) for spreadsheets. */
 #include "csv.h"
 #include "reply.h"
@@ -219,8 +220,12 @@ enum MHD_Result api_route_pipeline_post(struct api_req *r)
         created = 1;
     }
     json_object_object_add(e, "stage", json_object_new_string(stage));
+    /* "note" is this move's note: a move without one must not show the
+     * previous move's as its own (history keeps every note). */
     if (note)
         json_object_object_add(e, "note", json_object_new_string(note));
+    else
+        json_object_object_del(e, "note");
     json_object_object_add(e, "updated", json_object_new_string(when));
     json_object_object_add(e, "by", json_object_new_string(r->who.id));
     if (!json_object_object_get_ex(e, "history", &hist) ||

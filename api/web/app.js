@@ -416,12 +416,24 @@ const KX = (() => {
       dl.append(el('dt', {text: t('w_terms')}),
                 el('dd', {class: 'terms'}, why.terms.map((x) =>
                   el('span', {class: 'term', title: pct(x.share) + '%'}, x.term))));
-    if (why.codes && why.codes.length)
+    if (why.codes && why.codes.length) {
+      /* One chip per shared code: several pairs of codes may meet in the
+       * same one (B0601 ~ B0602 and B0603 ~ B06 both share B06); the
+       * chip's title lists every pair, and it is marked inferred only if
+       * every pair is. */
+      const byMeet = new Map();
+      for (const c of why.codes) {
+        const k = (c.taxonomy || '') + ' ' + c.meet;
+        if (!byMeet.has(k)) byMeet.set(k, {meet: c.meet, name: c.meet_name || '', pairs: [], inferred: true});
+        const g = byMeet.get(k);
+        g.pairs.push(c.need + ' ~ ' + c.partner + (c.inferred ? ' (' + t('inferred') + ')' : ''));
+        g.inferred = g.inferred && !!c.inferred;
+      }
       dl.append(el('dt', {text: t('w_codes')}),
-                el('dd', {class: 'codes'}, why.codes.map((c) =>
-                  el('span', {class: 'code' + (c.inferred ? ' inferred' : ''),
-                              title: c.need + ' ~ ' + c.partner + (c.inferred ? ' (' + t('inferred') + ')' : '')},
-                     el('b', {}, c.meet), ' ', c.meet_name || ''))));
+                el('dd', {class: 'codes'}, [...byMeet.values()].map((g) =>
+                  el('span', {class: 'code' + (g.inferred ? ' inferred' : ''), title: g.pairs.join('; ')},
+                     el('b', {}, g.meet), ' ', g.name))));
+    }
     if (why.region)
       dl.append(el('dt', {text: t('w_region')}),
                 el('dd', {class: 'region'}, t(why.region.relation),

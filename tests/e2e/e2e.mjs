@@ -66,6 +66,13 @@ async function withPage(name, viewport, fn) {
         problems.push('console: ' + m.text());
     });
     page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+    // Every file a page loads exists (a page that fetches favicon.ico,
+    // say, and gets 404): API answers are the tests' own business.
+    page.on('response', (r) => {
+      const u = new URL(r.url());
+      if (r.status() === 404 && !u.pathname.startsWith('/v1/'))
+        problems.push('404: ' + u.pathname);
+    });
     await fn(page);
     assert(problems.length === 0, problems.join('; '));
     passed++;
@@ -263,6 +270,16 @@ await withPage('liaison filters by a facet, shortlists a partner and exports CSV
   const needKey = await hit.getAttribute('data-key');
   await hit.locator('button.show-partners').click();
   await page.locator('#detail li.match').first().waitFor();
+  // The close button stays one line beside a long title, and each shared
+  // code shows once per match (issue 18 item 12).
+  const close = await page.locator('#detail-close').boundingBox();
+  const lh = await page.locator('#detail-close').evaluate((b) => parseFloat(getComputedStyle(b).fontSize));
+  assert(close.height < lh * 2.6 && close.width > lh * 1.5, `关闭 is one line (${close.width}x${close.height})`);
+  const dupCodes = await page.locator('#detail dd.codes').evaluateAll((dds) => dds.filter((dd) => {
+    const c = [...dd.querySelectorAll('.code b')].map((b) => b.textContent);
+    return new Set(c).size !== c.length;
+  }).length);
+  assert(dupCodes === 0, `${dupCodes} matches list a shared code twice`);
   const match = page.locator('#detail li.match:has(button.shortlist-add:not([disabled]))').first();
   const partnerKey = await match.getAttribute('data-key');
   await match.locator('button.shortlist-add').click();

@@ -1039,6 +1039,11 @@ static void test_pipeline_and_audit(void)
     http("POST", "/v1/pipeline", t_county_a, "{\"need\":\"need:TA1\","
          "\"partner\":\"expert:TX1\",\"stage\":\"agreement_signed\"}", &r);
     CHECK_INT(r.code, 200);
+    /* a move without a note does not show the previous move's as its own
+     * (issue 18 item 5); the history keeps it where it was said */
+    CHECK(jobj(r.json, "note") == NULL);
+    CHECK_STR(jget(r.json, "history.1.note"), "电话联系");
+    CHECK(jobj(r.json, "history.2.note") == NULL);
     resp_free(&r);
     /* An admin records a pair for the confidential need: no liaison's
      * stats may count it. */
