@@ -648,6 +648,15 @@ enum kx_status api_digest_unsubscribe(store *st, const char *token,
                                       char *recipient_out,
                                       struct kx_error *err)
 {
+    return api_digest_token_apply(st, token, API_DIGEST_TOKEN_OFF,
+                                  recipient_out, NULL, err);
+}
+
+enum kx_status api_digest_token_apply(store *st, const char *token,
+                                      enum api_digest_token_action act,
+                                      char *recipient_out, int *was_on,
+                                      struct kx_error *err)
+{
     char key[API_DIGEST_TOKEN_LEN + 16], *who = NULL;
     store_txn *t = NULL;
     enum kx_status s;
@@ -657,14 +666,24 @@ enum kx_status api_digest_unsubscribe(store *st, const char *token,
         return kx_error_set(err, KX_BADINPUT, "token",
                             "an unsubscribe token is %d lowercase hex "
                             "digits", API_DIGEST_TOKEN_LEN);
-    if ((s = store_txn_begin(st, 1, &t)) != KX_OK)
+    if ((s = store_txn_begin(st, act != API_DIGEST_TOKEN_ASK, &t)) != KX_OK)
         return s;
     snprintf(key, sizeof key, "token:%s", token);
     s = api_digest_kv_dup(t, STORE_DIGEST, key, &who);
     if (s == KX_NOTFOUND)
         kx_error_set(err, s, "token", "unknown unsubscribe token");
-    if (s == KX_OK)
-        s = frequency_put(t, who, "off");
+    if (s == KX_OK && was_on)
+        *was_on = api_digest_frequency_on(t, who);
+    if (s == KX_OK && act != API_DIGEST_TOKEN_ASK)
+        s = frequency_put(t, who, act == API_DIGEST_TOKEN_ON ? "weekly"
+                                                             : "off");
+    if (s == KX_OK && act == API_DIGEST_TOKEN_ASK) {
+        store_txn_abort(t);
+        if (recipient_out)
+            snprintf(recipient_out, KX_KEY_MAX, "%s", who);
+        free(who);
+        return KX_OK;
+    }
     if (s != KX_OK) {
         store_txn_abort(t);
         free(who);

@@ -211,7 +211,8 @@ struct api_digest_viewer {
  * needs, and when it is not 0, text and html are composed now from the
  * plan without them (state and message_id still tell what was sent).
  * week NULL: the current week. KX_NOTFOUND (err says why) with no plan for
- * the week, or nothing for this recipient in it, or no address;
+ * the week, or nothing for this recipient in it, or no address, or (with
+ * no copy in the outbox) a recipient who switched the digest off;
  * KX_FORBIDDEN when may_read refuses every need of the message, or the
  * plan it was sent from is gone so that it cannot be checked; KX_BADINPUT
  * for a malformed key or week. Without a viewer it may create the
@@ -283,6 +284,22 @@ enum kx_status api_digest_status(store *st, const char *week,
  * /v1/digests/unsubscribe?token=T does. */
 enum kx_status api_digest_unsubscribe(store *st, const char *token,
                                       char *recipient_out,
+                                      struct kx_error *err);
+
+/* What the unsubscribe link's page does with its token. */
+enum api_digest_token_action {
+    API_DIGEST_TOKEN_ASK,   /* only look: whose, and whether it is on */
+    API_DIGEST_TOKEN_OFF,   /* switch the digest off (unsubscribe) */
+    API_DIGEST_TOKEN_ON     /* switch it back on (resubscribe) */
+};
+
+/* The token's recipient into recipient_out (may be NULL, KX_KEY_MAX
+ * bytes), whether its digest was on before into *was_on (may be NULL),
+ * then act. Idempotent. KX_NOTFOUND for an unknown token, KX_BADINPUT for
+ * one that is not 32 hex digits, KX_IO/KX_NOMEM from the store. */
+enum kx_status api_digest_token_apply(store *st, const char *token,
+                                      enum api_digest_token_action act,
+                                      char *recipient_out, int *was_on,
                                       struct kx_error *err);
 
 /* Sets recipient's frequency: "weekly" or "off". The recipient must exist

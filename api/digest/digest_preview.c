@@ -161,6 +161,15 @@ enum kx_status api_digest_preview(store *st, const taxo *tx,
     if (s == KX_NOTFOUND)
         s = KX_OK;
     on = api_digest_frequency_on(t, recipient);
+    /* Nothing will be composed for someone who switched the digest off:
+     * a preview must not pretend otherwise (a copy sent before is still
+     * shown). */
+    if (s == KX_OK && !e && !on)
+        s = kx_error_set(err, KX_NOTFOUND, "recipient",
+                         "%s has switched the weekly digest off, so no "
+                         "message will be composed (kxmatch digest frequency "
+                         "%s weekly switches it back on)", recipient,
+                         recipient);
     /* A copy is shown as it is, unless some of it may have to be withheld:
      * then the plan it came from says which needs it shows. */
     if (s == KX_OK && (!e || (v && v->may_read))) {

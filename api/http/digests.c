@@ -7,6 +7,7 @@
 #include "digest.h"
 #include "reply.h"
 #include "server.h"
+#include "util.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -120,50 +121,115 @@ enum MHD_Result api_route_digest_preview(struct api_req *r)
     return api_reply_json(r, 200, out);
 }
 
-static const char page_ask[] =
-    "<!doctype html><html lang=\"zh\"><head><meta charset=\"utf-8\">"
-    "<meta name=\"viewport\" content=\"width=device-width\">"
-    "<title>退订每周推荐 Unsubscribe</title></head><body>"
-    "<h1>退订每周推荐邮件</h1><p>确认后将不再收到每周匹配推荐。"
-    "<br>Confirm to stop the weekly match digest.</p>"
-    "<form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" "
-    "value=\"One-Click\"><button type=\"submit\">确认退订 Unsubscribe"
-    "</button></form></body></html>";
+/* The unsubscribe link's pages: one frame (the site's style sheet, both
+ * languages), a heading, a paragraph and at most one form. No text of
+ * them comes from the request but the token, which is 32 hex digits by
+ * then. */
+static enum MHD_Result unsub_page(struct api_req *r, unsigned code,
+                                  const char *title, const char *text,
+                                  const char *token, int resubscribe,
+                                  const char *button)
+{
+    struct kx_buf b = {0};
+    enum MHD_Result ret;
 
-static const char page_done[] =
-    "<!doctype html><html lang=\"zh\"><head><meta charset=\"utf-8\">"
-    "<meta name=\"viewport\" content=\"width=device-width\">"
-    "<title>已退订 Unsubscribed</title></head><body><h1>已退订</h1>"
-    "<p>您将不再收到每周匹配推荐。You will not receive the weekly digest "
-    "any more.</p></body></html>";
+    kx_buf_printf(&b,
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, "
+        "initial-scale=1\"><link rel=\"icon\" href=\"/favicon.svg\" "
+        "type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/style.css\">"
+        "<title>%s · %s</title></head><body data-page=\"unsubscribe\">"
+        "<header class=\"top\"><a class=\"brand\" href=\"/\"><b>kxmatch</b> "
+        "<span>%s</span></a></header><main><section class=\"card\" "
+        "id=\"unsubscribe\"><h1>%s</h1><p>%s</p>",
+        title, r->srv->org_name, r->srv->org_name, title, text);
+    if (button)
+        kx_buf_printf(&b,
+            "<form method=\"post\" action=\"/v1/digests/unsubscribe?token=%s%s"
+            "\"><input type=\"hidden\" name=\"List-Unsubscribe\" "
+            "value=\"One-Click\"><button type=\"submit\" class=\"primary\">%s"
+            "</button></form>", token, resubscribe ? "&amp;resubscribe=1" : "",
+            button);
+    kx_buf_puts(&b, "</section></main></body></html>");
+    if (b.oom) {
+        kx_buf_free(&b);
+        return api_reply_error(r, KX_NOMEM, "", "out of memory");
+    }
+    ret = api_reply_body(r, code, "text/html; charset=utf-8", b.p, b.n);
+    kx_buf_free(&b);
+    return ret;
+}
 
+/* GET shows where the recipient stands and offers the one change that
+ * makes sense (off when on, on again when off); POST makes it: the
+ * List-Unsubscribe-Post one-click (RFC 8058), or with resubscribe=1 the
+ * way back. A link scanner's GET changes nothing. Browsers get a page for
+ * every outcome, errors too; other clients JSON. */
 enum MHD_Result api_route_digest_unsubscribe(struct api_req *r)
 {
-    static const char *const allowed[] = {"token", NULL};
+    static const char *const allowed[] = {"token", "resubscribe", NULL};
     const char *token = api_req_param(r, "token");
+    const char *resub = api_req_param(r, "resubscribe");
+    const char *accept = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_ACCEPT);
+    /* a browser (Accept: text/html, ...) gets pages; every other client
+     * the API's JSON, errors included */
+    int json = !accept || !strstr(accept, "text/html");
+    int post = strcmp(r->method, "POST") == 0, on = 0;
+    enum api_digest_token_action act;
     char recipient[KX_KEY_MAX + 32];
-    const char *accept;
     struct kx_error err;
     enum kx_status st;
 
     kx_error_clear(&err);
     if ((st = api_req_params_check(r, allowed, &err)) != KX_OK)
         return api_reply_kx(r, st, &err);
+    if (resub && strcmp(resub, "1") != 0)
+        return api_reply_error(r, KX_BADINPUT, "resubscribe",
+                               "expected resubscribe=1, got \"%s\"", resub);
     if (!token || !*token)
-        return api_reply_error(r, KX_BADINPUT, "token",
-                               "expected ?token=... from the message's "
-                               "List-Unsubscribe link");
-    if (strcmp(r->method, "GET") == 0)
-        return api_reply_body(r, 200, "text/html; charset=utf-8", page_ask,
-                              sizeof page_ask - 1);
-    st = api_digest_unsubscribe(r->srv->st, token, recipient, &err);
+        st = kx_error_set(&err, KX_BADINPUT, "token",
+                          "expected ?token=... from the message's "
+                          "List-Unsubscribe link");
+    else {
+        act = !post ? API_DIGEST_TOKEN_ASK
+              : resub ? API_DIGEST_TOKEN_ON : API_DIGEST_TOKEN_OFF;
+        st = api_digest_token_apply(r->srv->st, token, act, recipient, &on,
+                                    &err);
+    }
+    if (json) {
+        json_object *o;
+        if (st != KX_OK)
+            return api_reply_kx(r, st, &err);
+        o = json_object_new_object();
+        json_object_object_add(o, "unsubscribed", json_object_new_boolean(
+            post ? !resub : !on));
+        return api_reply_json(r, 200, o);
+    }
+    if (st == KX_BADINPUT || st == KX_NOTFOUND)
+        return unsub_page(r, st == KX_NOTFOUND ? 404 : 400, "退订链接无效",
+                          "这个退订链接无效或已过期，请使用最近一封推荐邮件中"
+                          "的链接。<br>This unsubscribe link is not valid; "
+                          "use the one in your latest digest.",
+                          NULL, 0, NULL);
     if (st != KX_OK)
         return api_reply_kx(r, st, &err);
-    accept = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-                                         MHD_HTTP_HEADER_ACCEPT);
-    if (accept && strstr(accept, "json"))
-        return api_reply_json(r, 200,
-                              json_tokener_parse("{\"unsubscribed\":true}"));
-    return api_reply_body(r, 200, "text/html; charset=utf-8", page_done,
-                          sizeof page_done - 1);
+    if (post && resub)
+        return unsub_page(r, 200, "已恢复每周推荐",
+                          "您将重新收到每周匹配推荐。<br>You will receive the "
+                          "weekly digest again.", token, 0,
+                          "再次退订 Unsubscribe");
+    if (post || !on)
+        return unsub_page(r, 200, post && on ? "已退订" : "已退订每周推荐",
+                          post && on
+                              ? "您将不再收到每周匹配推荐。<br>You will not "
+                                "receive the weekly digest any more."
+                              : "您此前已退订，不会再收到每周匹配推荐。<br>"
+                                "You had already unsubscribed: no more "
+                                "weekly digests.",
+                          token, 1, "重新订阅 Resubscribe");
+    return unsub_page(r, 200, "退订每周推荐邮件",
+                      "确认后将不再收到每周匹配推荐。<br>Confirm to stop the "
+                      "weekly match digest.", token, 0,
+                      "确认退订 Unsubscribe");
 }

@@ -7,6 +7,7 @@
 // env:   KX_E2E_MODULES  directory holding node_modules/playwright-core
 //        KX_TOKEN_ENTERPRISE, KX_TOKEN_LIAISON, KX_TOKEN_ADMIN
 //        KX_E2E_ORG      the organisation the server's configuration names
+//        KX_E2E_UNSUB    a digest recipient's unsubscribe token
 //        CHROMIUM        the browser (default /usr/bin/chromium)
 import fs from 'node:fs';
 import os from 'node:os';
@@ -103,6 +104,29 @@ async function noSideScroll(page, what) {
 
 const desk = { width: 1280, height: 900 };
 const phone = { width: 390, height: 844 };
+
+await withPage('a digest recipient unsubscribes, is told so again, and comes back', phone, async (page) => {
+  const link = `${base}/v1/digests/unsubscribe?token=${process.env.KX_E2E_UNSUB}`;
+  const h1 = () => page.locator('h1').textContent();
+  await page.goto(link);
+  assert((await h1()).includes('退订每周推荐邮件'), 'the link asks first');
+  const bg = await page.locator('#unsubscribe').evaluate((e) => getComputedStyle(e).backgroundColor);
+  assert(bg !== 'rgba(0, 0, 0, 0)', 'the page has the site\'s style (a card)');
+  await page.locator('form button').click();
+  await page.waitForURL(/unsubscribe/);
+  assert((await h1()) === '已退订', `unsubscribed, got ${await h1()}`);
+  assert((await page.locator('form button').textContent()).includes('重新订阅'), 'offers to resubscribe');
+  await page.goto(link);
+  assert((await page.locator('p').first().textContent()).includes('您此前已退订'), 'the link again says it is already off');
+  await page.locator('form button').click();
+  await page.waitForURL(/resubscribe=1/);
+  assert((await h1()).includes('已恢复每周推荐'), 'resubscribed');
+  const resp = await page.goto(`${base}/v1/digests/unsubscribe?token=${'0'.repeat(32)}`);
+  assert(resp.status() === 404, `an unknown token: 404, got ${resp.status()}`);
+  const body = await page.locator('body').textContent();
+  assert(body.includes('退订链接无效') && !body.trim().startsWith('{'), 'an unknown token gets a page, not JSON');
+  await page.screenshot({ path: path.join(out, 'unsubscribe.png') });
+});
 
 await withPage('enterprise posts a need and sees ranked partners', desk, async (page) => {
   await login(page, 'enterprise.html', tokens.enterprise);

@@ -943,8 +943,11 @@ class Matrix:
         return self._digest_partner
 
     def p_unsub_get(self, c):
+        # GET only looks, but an unknown token is still unknown (a browser
+        # gets a page saying so, this client the JSON error)
         return [Probe("bogus token", "GET",
-                      q("/v1/digests/unsubscribe", token=UNSUB), 200)]
+                      q("/v1/digests/unsubscribe", token=UNSUB), 404),
+                Probe("no token", "GET", "/v1/digests/unsubscribe", 400)]
 
     def p_unsub_post(self, c):
         return [Probe("bogus token", "POST",

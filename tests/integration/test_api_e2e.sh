@@ -30,6 +30,12 @@ KX_TOKEN_LIAISON=$(token --role liaison --region 371600)
 KX_TOKEN_ADMIN=$(token --role admin)
 [ ${#KX_TOKEN_ADMIN} -eq 43 ] && pass "tokens for each role" || fail "token create"
 
+# A digest recipient's unsubscribe token, from a message as sent.
+"$KX" digest send --db "$DB" --outbox "$WORK/outbox" --base-url http://kx.example >/dev/null 2>&1
+KX_E2E_UNSUB=$(grep -rhoa -m1 'unsubscribe?token=[0-9a-f]\{32\}' "$WORK/outbox" | head -1 | sed 's/.*token=//')
+export KX_E2E_UNSUB
+[ ${#KX_E2E_UNSUB} -eq 32 ] && pass "an unsubscribe token from a sent message" || fail "no unsubscribe token in the outbox"
+
 # The pages name the organisation of the configuration file.
 export KX_E2E_ORG=测试市科学技术协会
 printf '[organisation]\nname = %s\n' "$KX_E2E_ORG" > "$WORK/kxmatch.conf"

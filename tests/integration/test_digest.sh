@@ -298,6 +298,9 @@ stop_sink
 # An expert who switched digests off is not proposed to anyone either.
 expect_rc "frequency off" 0 "$KX" digest frequency --db "$DB" expert:E0001 off
 "$KX" digest plan --db "$DB" --week $W2 --json > "$WORK/plan2.json"
+expect_rc "no preview of mail that will not be composed" 4 "$KX" digest preview --db "$DB" --week $W2 expert:E0001
+expect_contains "saying why" "$OUT" "switched the weekly digest off"
+expect_rc "the copy sent before it is still shown" 0 "$KX" digest preview --db "$DB" --week $W1 expert:E0001
 expect_eq "week 2 plan" "$(check_plan "$WORK/plan2.json")" ok
 expect_eq "a partner switched off is left out" "$("$PY" -c '
 import json,sys

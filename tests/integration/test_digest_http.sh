@@ -116,12 +116,27 @@ echo "     $verdict"
 
 # The link from the message: GET asks, POST unsubscribes.
 link="$URL/v1/digests/unsubscribe?token=$token"
-expect_eq "unsubscribe link, GET: 200" "$(code "$link")" 200
+H='Accept: text/html,application/xhtml+xml'
+expect_eq "unsubscribe link, GET: 200" "$(code -H "$H" "$link")" 200
 expect_contains "GET asks before it acts" "$(cat "$WORK/body")" "<form method=\"post\""
+expect_contains "in the site's style" "$(cat "$WORK/body")" '<link rel="stylesheet" href="/style.css">'
+expect_eq "GET for a script: JSON" "$(code "$link"; cat "$WORK/body")" '200{"unsubscribed":false}'
 expect_eq "GET changed nothing" "$(code -H "Authorization: Bearer $admin" "$URL/v1/digests/preview?recipient=$recipient&week=$W1" >/dev/null; python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("frequency"))' "$WORK/body")" weekly
 expect_eq "one-click POST: 200" "$(code -X POST -H 'Content-Type: application/x-www-form-urlencoded' --data 'List-Unsubscribe=One-Click' "$link")" 200
 expect_eq "a bad token: 404" "$(code -X POST --data 'List-Unsubscribe=One-Click' "$URL/v1/digests/unsubscribe?token=00000000000000000000000000000000")" 404
 expect_eq "no token: 400" "$(code -X POST "$URL/v1/digests/unsubscribe")" 400
+expect_eq "a bad token in a browser: 404" "$(code -H "$H" "$URL/v1/digests/unsubscribe?token=00000000000000000000000000000000")" 404
+expect_contains "a page that says so, not JSON" "$(cat "$WORK/body")" "退订链接无效"
+expect_eq "a malformed token in a browser: 400" "$(code -H "$H" "$URL/v1/digests/unsubscribe?token=nope")" 400
+expect_eq "the link again, in a browser" "$(code -H "$H" "$link")" 200
+expect_contains "says it is already off" "$(cat "$WORK/body")" "您此前已退订"
+expect_contains "and offers the way back" "$(cat "$WORK/body")" "resubscribe=1"
+expect_eq "resubscribe: 200" "$(code -X POST -H "$H" "$link&resubscribe=1")" 200
+expect_contains "resubscribe: says so" "$(cat "$WORK/body")" "已恢复每周推荐"
+code -H "Authorization: Bearer $admin" "$URL/v1/digests/preview?recipient=$recipient&week=$W1" >/dev/null
+expect_eq "frequency is weekly again" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("frequency"))' "$WORK/body")" weekly
+expect_eq "resubscribe=2: 400" "$(code -X POST "$link&resubscribe=2")" 400
+expect_eq "unsubscribe again: 200" "$(code -X POST --data 'List-Unsubscribe=One-Click' "$link")" 200
 code -H "Authorization: Bearer $admin" "$URL/v1/digests/preview?recipient=$recipient&week=$W1" >/dev/null
 expect_eq "frequency is off after the POST" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("frequency"))' "$WORK/body")" off
 serve_stop
