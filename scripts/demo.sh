@@ -8,6 +8,8 @@ KX=${1:?usage: demo.sh KXMATCH DB}
 DB=${2:?usage: demo.sh KXMATCH DB}
 LISTEN=${KXMATCH_LISTEN:-127.0.0.1:8080}
 cd "$(dirname "$0")/.."
+# The organisation the dataset belongs to names the pages and digests.
+export KXMATCH_CONFIG=datasets/binzhou/kxmatch.conf
 
 echo "== indexing datasets/binzhou into $DB"
 "$KX" index --db "$DB" datasets/binzhou/*.jsonl
@@ -46,7 +48,8 @@ cat <<INFO
   liaison     371602 滨城区           $county
   admin                               $admin
 
-== digests: $DB/outbox/*.eml   (preview: $url/v1/digests/preview?recipient=expert:E0001)
+== digests: $DB/outbox/*.eml
+   preview: curl -H "Authorization: Bearer $admin" '$url/v1/digests/preview?recipient=expert:E0001'
 == pages: $url/  (enterprise.html, liaison.html, dashboard.html)
    API:   curl -H "Authorization: Bearer $city" '$url/v1/search?q=%E5%82%AC%E5%8C%96'
           $url/v1/openapi.json
