@@ -260,6 +260,15 @@ static int count_pair(void *vctx, json_object *e)
     for (int k = 1; k <= 3; k++)
         if (best >= k)
             s->funnel[k]++;
+    /* An agreement is a pair that reached agreement_signed, whatever came
+     * after: the same definition as the funnel's last step, so that the
+     * key figure and the funnel beside it agree. */
+    if (best == 3) {
+        s->total[C_AGREEMENTS]++;
+        bump(&s->county, sn->county, C_AGREEMENTS);
+        for (size_t d = 0; d < sn->ndivs; d++)
+            bump(&s->industry, sn->divs[d], C_AGREEMENTS);
+    }
     if (rank == 0) {
         s->declined++;
         return 0;
@@ -270,12 +279,6 @@ static int count_pair(void *vctx, json_object *e)
     bump(&s->county, sn->county, C_MATCHES);
     for (size_t d = 0; d < sn->ndivs; d++)
         bump(&s->industry, sn->divs[d], C_MATCHES);
-    if (rank == 3) {
-        s->total[C_AGREEMENTS]++;
-        bump(&s->county, sn->county, C_AGREEMENTS);
-        for (size_t d = 0; d < sn->ndivs; d++)
-            bump(&s->industry, sn->divs[d], C_AGREEMENTS);
-    }
     return 0;
 }
 

@@ -129,6 +129,8 @@ const KX = (() => {
     by_county: ['各县区需求、对接与签约', 'Needs, matches and agreements by county'],
     by_industry: ['各行业需求与成果(前 10)', 'Needs and results by industry (top 10)'],
     funnel: ['对接漏斗', 'Pipeline funnel'],
+    kpi_defs: ['对接：当前未婉拒的需求—合作方对数；签约：曾到达“已签约”阶段的对数，与漏斗最后一级相同；漏斗每级为曾到达该阶段的对数。',
+               'Matches: need–partner pairs not declined now. Agreements: pairs that ever reached "agreement signed", the funnel\'s last step. Each funnel step counts the pairs that ever reached it.'],
     declined_n: ['已婉拒:', 'Declined: '],
     home_intro: ['企业发布技术需求,联络员检索专家、院士、学会和科技成果并跟进对接,看板汇总全市进展。',
                  'Enterprises post technology needs; liaison officers search experts, academicians, societies and results and broker the matches; the dashboard sums it up.'],

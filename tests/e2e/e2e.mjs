@@ -373,6 +373,16 @@ await withPage('a digest link opens the need on the liaison page', desk, async (
 });
 
 await withPage('dashboard renders its charts', desk, async (page) => {
+  // A pair signed, then declined: the key figure 签约 and the funnel's last
+  // step count it the same way (issue 18 item 4).
+  for (const stage of ['agreement_signed', 'declined']) {
+    const r = await fetch(`${base}/v1/pipeline`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${tokens.admin}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ need: 'need:N0001', partner: 'expert:E0002', stage }),
+    });
+    assert(r.status === 200 || r.status === 201, `pipeline ${stage}: ${r.status}`);
+  }
   await login(page, 'dashboard.html', tokens.admin);
   await page.locator('#chart-county svg rect.bar').first().waitFor();
   const bars = async (sel, series) => page.locator(`${sel} rect.bar[data-series=${series}]`)
@@ -391,6 +401,12 @@ await withPage('dashboard renders its charts', desk, async (page) => {
   }
   const kpi = await page.locator('.kpi[data-kpi=needs] b').textContent();
   assert(Number(kpi) > 0, `the needs figure: ${kpi}`);
+  const signedKpi = Number(await page.locator('.kpi[data-kpi=agreements] b').textContent());
+  const signedStep = (await page.locator('#chart-funnel rect.step')
+    .evaluateAll((rs) => rs.map((r) => Number(r.dataset.value))))[2];
+  assert(signedKpi >= 1 && signedKpi === signedStep,
+         `签约 ${signedKpi} is the funnel's 已签约 ${signedStep}`);
+  assert((await page.locator('#kpi-defs').textContent()).includes('已签约'), 'the page states the definition');
   await page.screenshot({ path: path.join(out, 'dashboard.png'), fullPage: true });
   await page.setViewportSize(phone);
   await noSideScroll(page, 'dashboard on a phone');
