@@ -129,6 +129,19 @@ const KX = (() => {
     by_county: ['各县区需求、对接与签约', 'Needs, matches and agreements by county'],
     by_industry: ['各行业需求与成果(前 10)', 'Needs and results by industry (top 10)'],
     funnel: ['对接漏斗', 'Pipeline funnel'],
+    err_bad_input: ['输入有误，请检查后重试', 'invalid input'],
+    err_not_found: ['找不到该记录，或您无权查看', 'not found, or not yours to see'],
+    err_forbidden: ['您的账号无权进行此操作', 'your role may not do this'],
+    err_unauthorized: ['登录已失效，请重新登录', 'please sign in again'],
+    err_conflict: ['与当前状态冲突（例如需求已关闭或编号已被占用）', 'conflicts with the current state (a closed need, an id in use)'],
+    err_exists: ['该记录已存在', 'it exists already'],
+    err_too_large: ['内容过长', 'too long'],
+    err_rate_limited: ['操作过于频繁，请稍后再试', 'too many changes at once; try again shortly'],
+    err_unavailable: ['服务暂时不可用，请稍后再试', 'temporarily unavailable; try again shortly'],
+    err_unsupported_media_type: ['请求格式不受支持', 'unsupported request format'],
+    err_internal: ['服务器出错，请稍后再试', 'server error; try again shortly'],
+    need_closed_note: ['该需求已关闭，不再推荐合作方。', 'This need is closed: no partners are proposed.'],
+    no_matches_why: ['内容太少、没有相关的开放需求或合作方，或服务容量已满（容量为 0）。', 'too little to match on, nothing open that fits, or no capacity left (capacity 0).'],
     kpi_defs: ['对接：当前未婉拒的需求—合作方对数；签约：曾到达“已签约”阶段的对数，与漏斗最后一级相同；漏斗每级为曾到达该阶段的对数。',
                'Matches: need–partner pairs not declined now. Agreements: pairs that ever reached "agreement signed", the funnel\'s last step. Each funnel step counts the pairs that ever reached it.'],
     declined_n: ['已婉拒:', 'Declined: '],
@@ -373,6 +386,19 @@ const KX = (() => {
     return (iso || '').replace('T', ' ').replace('Z', '').slice(0, 16);
   }
 
+  /* An API error in the page's language: what went wrong (from the
+   * error's code) and which field (the form's own label); in English the
+   * server's own sentence, which is English. The server's sentence stays
+   * available as the element's title where a caller shows it. */
+  function errorText(e) {
+    const base = (e.field || '').replace(/[[.].*$/, '');
+    const label = I18N['f_' + base] ? t('f_' + base).replace(/[(（].*$/, '') : '';
+    if (lang === 'en')
+      return (label ? label + ': ' : '') + (e.message || t('err_internal'));
+    const what = I18N['err_' + e.code] ? t('err_' + e.code) : t('err_internal');
+    return (label ? label + '：' : '') + what;
+  }
+
   function toast(msg, bad) {
     let n = $('#toast');
     if (!n) {
@@ -449,7 +475,7 @@ const KX = (() => {
   function renderMatches(box, matches, opts) {
     clear(box);
     if (!matches || !matches.length) {
-      box.append(el('p', {class: 'empty', text: t('no_matches')}));
+      box.append(el('p', {class: 'empty', text: t('no_matches') + (lang === 'en' ? '. ' : '：') + t('no_matches_why')}));
       return;
     }
     box.append(legend());
@@ -574,7 +600,7 @@ const KX = (() => {
 
   return {
     t, el, svg, clear, $, api, ApiError, init, applyI18n, pct, kindName,
-    stageName, dateOf, toast, renderMatches, groupedBars, funnel,
+    stageName, dateOf, toast, errorText, renderMatches, groupedBars, funnel,
     download, onLang: (f) => langListeners.push(f),
     get lang() { return lang; },
     get who() { return who; },

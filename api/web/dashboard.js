@@ -31,7 +31,7 @@
     try {
       stats = await api('GET', '/v1/stats');
     } catch (e) {
-      KX.toast(e.message, true);
+      KX.toast(KX.errorText(e), true);
       return;
     }
     render();

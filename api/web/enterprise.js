@@ -129,7 +129,12 @@
 
   function showError(e) {
     const base = (e.field || '').replace(/\[.*$/, '');
-    $('#form-error').textContent = e.message + (e.field ? ` (${e.field})` : '');
+    const fe = $('#form-error');
+    fe.textContent = KX.errorText(e);
+    fe.title = e.message + (e.field ? ` (${e.field})` : '');
+    /* a success notice from before must not stand beside the error */
+    const n = $('#toast');
+    if (n) n.className = '';
     const input = base && form.elements.namedItem(base);
     const box = input ? input.closest('.field')
                       : form.querySelector(`.codepick[data-name="${base}"]`);
@@ -228,7 +233,7 @@
     try {
       r = await api('GET', `/v1/needs/${encodeURIComponent(id)}`);
     } catch (e) {
-      KX.toast(e.message, true);
+      KX.toast(KX.errorText(e), true);
       return;
     }
     const rec = r.record;
@@ -250,7 +255,7 @@
       const m = await api('GET', `/v1/needs/${encodeURIComponent(id)}/matches?top=10`);
       current.matches = m.matches;
     } catch (e) {
-      current.note = e.message;
+      current.note = e.code === 'conflict' ? t('need_closed_note') : KX.errorText(e);
     }
     showMatches();
   }
@@ -263,7 +268,7 @@
       resetForm();
       loadList();
     } catch (e) {
-      KX.toast(e.message, true);
+      KX.toast(KX.errorText(e), true);
     }
   }
 
@@ -273,7 +278,7 @@
     try {
       r = await api('GET', '/v1/needs?per_page=200');
     } catch (e) {
-      ul.append(el('li', {class: 'error'}, e.message));
+      ul.append(el('li', {class: 'error'}, KX.errorText(e)));
       return;
     }
     if (!r.needs.length) ul.append(el('li', {class: 'empty'}, t('none')));

@@ -35,7 +35,7 @@
       last = await api('GET', '/v1/search?' + p.toString());
     } catch (e) {
       $('#total').textContent = '';
-      KX.toast(e.message, true);
+      KX.toast(KX.errorText(e), true);
       return;
     }
     render();
@@ -167,7 +167,7 @@
       detail = {title: `${t('show_partners')} · ${h.name}`, subject: h.key, kind: 'need',
                 matches: r.matches};
     } catch (e) {
-      KX.toast(e.message, true);
+      KX.toast(KX.errorText(e), true);
       return;
     }
     renderDetail();
@@ -180,7 +180,7 @@
       detail = {title: `${t('show_needs')} · ${h.name}`, subject: h.key, kind: h.kind,
                 matches: r.matches};
     } catch (e) {
-      KX.toast(e.message, true);
+      KX.toast(KX.errorText(e), true);
       return;
     }
     renderDetail();
@@ -192,7 +192,7 @@
       await api('POST', '/v1/pipeline', {need, partner, stage});
       KX.toast(`${KX.stageName(stage)} ✓`);
     } catch (e) {
-      KX.toast(e.message, true);
+      KX.toast(KX.errorText(e), true);
     }
     await loadPipeline();
     renderDetail();
@@ -202,7 +202,7 @@
     try {
       pipeline = (await api('GET', '/v1/pipeline?per_page=1000')).entries;
     } catch (e) {
-      KX.toast(e.message, true);
+      KX.toast(KX.errorText(e), true);
       return;
     }
     renderPipeline();
@@ -234,7 +234,7 @@
     try {
       await KX.download('/v1/pipeline?' + p.toString(), 'kxmatch-pipeline.csv');
     } catch (e) {
-      KX.toast(e.message, true);
+      KX.toast(KX.errorText(e), true);
     }
   }
 
@@ -275,7 +275,7 @@
       const r = await api('GET', `/v1/records/${encodeURIComponent(kind)}/${encodeURIComponent(id)}`);
       name = (r.record && r.record.name) || key;
     } catch (e) {
-      KX.toast(e.message, true); /* unknown, deleted or not ours to see */
+      KX.toast(KX.errorText(e), true); /* unknown, deleted or not ours to see */
       return;
     }
     const h = {kind, id, key, name};

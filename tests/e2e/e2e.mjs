@@ -141,6 +141,14 @@ await withPage('enterprise posts a need and sees ranked partners', desk, async (
   await page.locator('[name=text]').fill(
     '现有催化裂化装置丙烯收率偏低,油浆产率高,希望合作方提供FCC催化剂及助剂选型评价、工艺参数优化和工业标定。');
   await page.locator('[name=tags]').fill('催化裂化, 多产丙烯, 助剂');
+  // A server error reads in the page's language and names the field by
+  // its label, with no success notice left beside it (issue 18 item 10).
+  await page.locator('[name=budget]').fill('-5');
+  await page.locator('#save').click();
+  await page.locator('#form-error:not(:empty)').waitFor();
+  const ferr = await page.locator('#form-error').textContent();
+  assert(ferr.startsWith('预算') && !/[a-z]{4}/.test(ferr), `the error is Chinese and names 预算: ${ferr}`);
+  assert(!(await page.locator('#toast.show:not(.bad)').count()), 'no success notice beside the error');
   await page.locator('[name=budget]').fill('500000');
   // An industry code through the picker: type a name, take the suggestion.
   const pick = page.locator('.codepick[data-name=industries]');
