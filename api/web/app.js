@@ -382,8 +382,16 @@ const KX = (() => {
     return t('s_' + s);
   }
 
+  /* A server time (ISO 8601, UTC) in the viewer's own time zone, as
+   * YYYY-MM-DD HH:MM; a date alone stays as it is. */
   function dateOf(iso) {
-    return (iso || '').replace('T', ' ').replace('Z', '').slice(0, 16);
+    if (!iso) return '';
+    if (!/T/.test(iso)) return iso;
+    const d = new Date(iso);
+    if (isNaN(d)) return iso;
+    const p = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ` +
+           `${p(d.getHours())}:${p(d.getMinutes())}`;
   }
 
   /* An API error in the page's language: what went wrong (from the

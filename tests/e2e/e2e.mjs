@@ -50,6 +50,7 @@ async function withPage(name, viewport, fn) {
     viewport,
     acceptDownloads: true,
     locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
   });
   const start = Date.now();
   try {
@@ -317,6 +318,12 @@ await withPage('liaison filters by a facet, shortlists a partner and exports CSV
   await match.locator('button.shortlist-add').click();
   const row = page.locator(`#shortlist tr[data-need="${needKey}"][data-partner="${partnerKey}"]`);
   await row.waitFor();
+  // Times are the viewer's own (UTC+8 here), not the server's UTC (issue 18
+  // item 11): the row just made shows about now, Shanghai time.
+  const when = (await row.locator('td').last().textContent()).trim();
+  const shanghai = new Date(Date.now() + 8 * 3600e3).toISOString().replace('T', ' ').slice(0, 16);
+  const minutes = (x) => Date.parse(x.replace(' ', 'T') + ':00Z') / 60e3;
+  assert(Math.abs(minutes(when) - minutes(shanghai)) <= 2, `updated ${when}, Shanghai now ${shanghai}`);
   assert(await page.locator(`#detail li.match[data-key="${partnerKey}"] button.shortlist-add`).isDisabled(),
          'a shortlisted partner cannot be added twice');
 
