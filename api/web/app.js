@@ -140,6 +140,7 @@ const KX = (() => {
     err_unavailable: ['服务暂时不可用，请稍后再试', 'temporarily unavailable; try again shortly'],
     err_unsupported_media_type: ['请求格式不受支持', 'unsupported request format'],
     err_internal: ['服务器出错，请稍后再试', 'server error; try again shortly'],
+    open_only: ['只看开放需求', 'Open needs only'],
     need_closed_note: ['该需求已关闭，不再推荐合作方。', 'This need is closed: no partners are proposed.'],
     no_matches_why: ['内容太少、没有相关的开放需求或合作方，或服务容量已满（容量为 0）。', 'too little to match on, nothing open that fits, or no capacity left (capacity 0).'],
     kpi_defs: ['对接：当前未婉拒的需求—合作方对数；签约：曾到达“已签约”阶段的对数，与漏斗最后一级相同；漏斗每级为曾到达该阶段的对数。',

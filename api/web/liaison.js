@@ -9,8 +9,10 @@
   const FACETS = ['kind', 'region', 'industry', 'discipline'];
   /* Facet levels shown when nothing of that facet is selected. */
   const TOP_LEVEL = {region: 3, industry: 2, discipline: 1};
-  const state = {q: '', kind: '', region: null, industry: null, discipline: null,
-                 page: 1, per: 20};
+  /* The page opens on the work waiting: the open needs of the officer's
+   * own region (search scopes a liaison's needs to it). */
+  const state = {q: '', kind: 'need', open: true, region: null, industry: null,
+                 discipline: null, page: 1, per: 20};
   const names = {}; /* "facet:value" -> display name, for the filter chips */
   let last = null; /* the last search reply */
   let detail = null; /* {title, subject, kind, matches} */
@@ -26,6 +28,8 @@
     const p = new URLSearchParams();
     if (state.q) p.set('q', state.q);
     if (state.kind) p.set('kind', state.kind);
+    /* "open" concerns needs only: other kinds have no status */
+    if (state.open && state.kind === 'need') p.set('status', 'open');
     for (const f of ['region', 'industry', 'discipline'])
       if (state[f]) p.set(f, state[f]);
     p.set('page', state.page);
@@ -115,7 +119,8 @@
       const meta = [h.org, h.region_name, h.status ? t('st_' + h.status) : null]
         .filter(Boolean).join(' · ');
       const acts = el('div', {class: 'acts'});
-      if (h.kind === 'need')
+      /* a closed or matched need gets no proposals: no button to ask */
+      if (h.kind === 'need' && (!h.status || h.status === 'open'))
         acts.append(el('button', {type: 'button', class: 'show-partners',
                                   onclick: () => needMatches(h)}, t('show_partners')));
       else if (['expert', 'academician', 'society', 'result'].includes(h.kind))
@@ -244,6 +249,7 @@
     ev.preventDefault();
     state.q = $('#q').value.trim();
     state.kind = $('#kind').value;
+    state.open = $('#open-only').checked;
     state.page = 1;
     search();
   });

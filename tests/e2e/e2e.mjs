@@ -268,7 +268,31 @@ function parseCsv(text) {
 let shortlisted = null;
 
 await withPage('liaison filters by a facet, shortlists a partner and exports CSV', desk, async (page) => {
-  await login(page, 'liaison.html', tokens.liaison);
+  const [first] = await Promise.all([
+    page.waitForResponse((r) => r.url().includes('/v1/search')),
+    login(page, 'liaison.html', tokens.liaison),
+  ]);
+  // It opens on the work waiting: open needs, each with its button
+  // (issue 18 item 9); closed needs offer no 推荐合作方.
+  assert(/kind=need/.test(first.url()) && /status=open/.test(first.url()), `the first search: ${first.url()}`);
+  const opening = await first.json();
+  assert(opening.hits.length > 0 && opening.hits.every((h) => h.kind === 'need' && h.status === 'open'),
+         'the page opens on open needs');
+  await page.locator('#results li.hit').first().waitFor();
+  assert(await page.locator('#results li.hit button.show-partners').count() === opening.hits.length,
+         'every open need offers its partners');
+  await page.locator('#open-only').uncheck();
+  const [closedResp] = await Promise.all([
+    page.waitForResponse((r) => r.url().includes('/v1/search') && !r.url().includes('status=')),
+    page.locator('#search-form button[type=submit]').click(),
+  ]);
+  const all = await closedResp.json();
+  const shut = all.hits.filter((h) => h.status && h.status !== 'open').length;
+  await page.locator('#results li.hit').first().waitFor();
+  assert(await page.locator('#results li.hit button.show-partners').count() === all.hits.length - shut,
+         `closed needs (${shut}) offer no partners button`);
+  await page.locator('#kind').selectOption('');
+  await page.locator('#open-only').check();
   await page.locator('#q').fill('催化');
   await page.locator('#search-form button[type=submit]').click();
   await page.locator('#results li.hit').first().waitFor();
