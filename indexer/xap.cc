@@ -89,6 +89,7 @@ struct xap_query {
     std::vector<xap_phrase> phrases;
     std::map<int, std::vector<std::string>> filters; /* ordered: stable query */
     std::vector<std::string> excludes;
+    std::vector<std::vector<std::string>> exclude_sets; /* AND of each */
     std::vector<unsigned> facets;
     unsigned facet_limit = 0; /* 0: facets over every match */
     unsigned min_match = 0;
@@ -700,6 +701,21 @@ extern "C" enum kx_status xap_query_add_filter(xap_query *q, int group,
     });
 }
 
+extern "C" enum kx_status xap_query_add_exclude_all(xap_query *q,
+                                                   const char *const *terms,
+                                                   size_t n)
+{
+    if (!q || !terms || n == 0)
+        return KX_BADINPUT;
+    for (size_t i = 0; i < n; i++)
+        if (!terms[i] || !*terms[i])
+            return KX_BADINPUT;
+    return guard(nullptr, [&]() -> enum kx_status {
+        q->exclude_sets.emplace_back(terms, terms + n);
+        return KX_OK;
+    });
+}
+
 extern "C" enum kx_status xap_query_add_exclude(xap_query *q, const char *term)
 {
     if (!q || !term || !*term)
@@ -1126,11 +1142,16 @@ static Xapian::Query build_query(const Xapian::Database &d, const xap_query &q,
     }
     if (query.empty() && q.match_all)
         query = Xapian::Query::MatchAll;
-    if (!q.excludes.empty() && !query.empty())
+    if ((!q.excludes.empty() || !q.exclude_sets.empty()) && !query.empty()) {
+        std::vector<Xapian::Query> out;
+        for (const std::string &t : q.excludes)
+            out.emplace_back(t);
+        for (const std::vector<std::string> &set : q.exclude_sets)
+            out.emplace_back(Xapian::Query::OP_AND, set.begin(), set.end());
         query = Xapian::Query(Xapian::Query::OP_AND_NOT, query,
-                              Xapian::Query(Xapian::Query::OP_OR,
-                                            q.excludes.begin(),
-                                            q.excludes.end()));
+                              Xapian::Query(Xapian::Query::OP_OR, out.begin(),
+                                            out.end()));
+    }
     return query;
 }
 

@@ -163,6 +163,12 @@ enum kx_status xap_query_add_filter(xap_query *q, int group,
 /* Excludes documents carrying term (AND_NOT). */
 enum kx_status xap_query_add_exclude(xap_query *q, const char *term);
 
+/* Excludes documents carrying every one of the n terms (AND_NOT of their
+ * AND): a word of the search input given as -word, whose n-grams must all
+ * be present. KX_OK; KX_BADINPUT for no terms or an empty one; KX_NOMEM. */
+enum kx_status xap_query_add_exclude_all(xap_query *q,
+                                         const char *const *terms, size_t n);
+
 /* Requires at least `n` ranking terms to match (0 = any). Useful for short
  * search input so that one common n-gram does not flood the results. Only
  * xap_query_add_term terms count; n above their number matches nothing;

@@ -1,5 +1,6 @@
 /* search.c - free-text search with filters and facets over the index. */
 #include "search.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -51,6 +52,86 @@ static size_t add_text(xap_query *q, text_tokenizer *tok, const char *text,
     text_tokenize(tok, text, strlen(text), TEXT_STEM | TEXT_STOPWORDS, &pos,
                   add_qterm, &c);
     return c.n;
+}
+
+/* The terms of one excluded word. */
+#define EXCL_MAX 32
+struct excl_ctx {
+    char terms[EXCL_MAX][80];
+    size_t n;
+};
+
+static int add_excl(void *vctx, const struct text_token *tok)
+{
+    struct excl_ctx *c = vctx;
+
+    if (c->n < EXCL_MAX && tok->len < sizeof c->terms[0]) {
+        memcpy(c->terms[c->n], tok->s, tok->len);
+        c->terms[c->n++][tok->len] = '\0';
+    }
+    return 0;
+}
+
+/* Bytes of the space at p: ASCII white space or the ideographic space
+ * U+3000; 0 if p is not one. */
+static size_t space_len(const char *p)
+{
+    if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        return 1;
+    return strncmp(p, "\xe3\x80\x80", 3) == 0 ? 3 : 0;
+}
+
+/* The search input: words between spaces. A word written -word (ASCII or
+ * full-width minus, U+FF0D) excludes the documents that hold it, that is
+ * all of its terms (a CJK word is its bigrams), and is neither ranked nor
+ * highlighted; every other word ranks as text. Returns the number of
+ * ranking terms; *st gets KX_NOMEM if memory ran out. */
+static size_t add_query(xap_query *q, text_tokenizer *tok, const char *text,
+                        char ***collect, size_t *ncollect, enum kx_status *st)
+{
+    struct kx_buf rest = {0};
+    const char *p = text ? text : "";
+    size_t n;
+
+    *st = KX_OK;
+    while (*p) {
+        const char *w;
+        size_t sp, minus = 0;
+
+        while ((sp = space_len(p)) != 0)
+            p += sp;
+        if (!*p)
+            break;
+        w = p;
+        while (*p && !space_len(p))
+            p++;
+        if (*w == '-')
+            minus = 1;
+        else if (strncmp(w, "\xef\xbc\x8d", 3) == 0)
+            minus = 3;
+        if (minus && w + minus < p) {
+            struct excl_ctx ec;
+            const char *ptr[EXCL_MAX];
+            unsigned pos = 0;
+
+            ec.n = 0;
+            text_tokenize(tok, w + minus, (size_t)(p - w - minus),
+                          TEXT_STEM | TEXT_STOPWORDS, &pos, add_excl, &ec);
+            for (size_t i = 0; i < ec.n; i++)
+                ptr[i] = ec.terms[i];
+            if (ec.n && xap_query_add_exclude_all(q, ptr, ec.n) == KX_NOMEM)
+                *st = KX_NOMEM;
+            continue;
+        }
+        if (rest.n)
+            kx_buf_puts(&rest, " ");
+        kx_buf_add(&rest, w, (size_t)(p - w));
+    }
+    if (rest.oom)
+        *st = KX_NOMEM;
+    n = rest.n ? add_text(q, tok, rest.p, 1.0, collect, ncollect) : 0;
+    kx_buf_free(&rest);
+    return n;
 }
 
 size_t match_query_add_text(xap_query *q, text_tokenizer *tok,
@@ -133,7 +214,9 @@ enum kx_status match_search(xap_db *db, text_tokenizer *tok, const taxo *tx,
         st = KX_NOMEM;
         goto out;
     }
-    nterms = add_text(q, tok, o->query, 1.0, &r->terms, &r->nterms);
+    nterms = add_query(q, tok, o->query, &r->terms, &r->nterms, &st);
+    if (st != KX_OK)
+        goto out;
     /* Short input reads as "all of these words": with more than two terms
      * ask for most of them, so one common bigram cannot flood the page. */
     if (nterms > 2)

@@ -86,7 +86,7 @@ const KX = (() => {
     k_need: ['需求', 'need'],
     k_enterprise: ['企业', 'enterprise'],
     /* liaison */
-    search_ph: ['搜索需求、专家、学会、成果…', 'Search needs, experts, societies, results…'],
+    search_ph: ['搜索需求、专家、学会、成果…（-词 可排除）', 'Search needs, experts, societies, results… (-word excludes)'],
     search: ['搜索', 'Search'],
     filters: ['筛选', 'Filters'],
     all_kinds: ['全部类型', 'All kinds'],

@@ -41,6 +41,19 @@ done
 [ -n "$top" ] && [ "$chem" -ge 4 ] && pass "聚丙烯 催化剂: $chem of top 5 are chemists" \
     || fail "聚丙烯 催化剂: only $chem of top 5 [$top] are chemists"
 
+# -word excludes what holds the word (issue 18 item 8): 光伏 -组件 is 光伏
+# less every record whose text holds 组件, and 组件 is not highlighted.
+keys() { "$KX" search --db "$DB" --top 1000 --json "$@" | python3 -c '
+import json,sys; print(" ".join(sorted(h["key"] for h in json.load(sys.stdin)["hits"])))'; }
+with=$(keys 光伏)
+without=$(keys "光伏 -组件")
+fullwidth=$(keys "光伏　－组件")
+expected=$(for k in $with; do "$KX" get --db "$DB" "$k" | grep -q 组件 || printf '%s ' "$k"; done)
+expect_eq "光伏 -组件: 光伏 less the records holding 组件" "$without" "${expected% }"
+[ "$with" != "$without" ] && pass "-组件 removed something" || fail "-组件 removed nothing: the data has no 光伏 record with 组件"
+expect_eq "full-width space and minus work the same" "$fullwidth" "$without"
+expect_eq "a hyphen inside a word is no exclusion" "$(keys "光伏-组件" | wc -w)" "$(keys 光伏 组件 | wc -w)"
+
 # Industry 26 finds records coded 2614 (ancestors are indexed).
 want=$(grep -h '"2614"' "$DATA"/*.jsonl | python3 -c '
 import json,sys
