@@ -118,6 +118,7 @@ struct xap_mset {
     unsigned long facet_docs = 0; /* documents the facets counted */
     bool facets_exact = true;     /* ... and that was every match */
     unsigned long estimated = 0;
+    bool estimated_exact = false; /* lower bound == upper bound */
     double max_possible = 0.0;
 };
 
@@ -1203,6 +1204,8 @@ static void run_match(xap_db &db, const xap_query &q, unsigned offset,
 
     m.db = d;
     m.estimated = ms.get_matches_estimated();
+    m.estimated_exact =
+        ms.get_matches_lower_bound() == ms.get_matches_upper_bound();
     m.max_possible = ms.get_max_possible();
     /* Hits [offset, offset + count) of the ranking; ms starts at first. */
     Xapian::MSetIterator it = ms.begin();
@@ -1401,6 +1404,11 @@ extern "C" void xap_mset_free(xap_mset *m)
 extern "C" size_t xap_mset_size(const xap_mset *m)
 {
     return m ? m->ids.size() : 0;
+}
+
+extern "C" int xap_mset_estimated_exact(const xap_mset *m)
+{
+    return m && m->estimated_exact;
 }
 
 extern "C" unsigned long xap_mset_estimated(const xap_mset *m)

@@ -218,6 +218,9 @@ void xap_mset_free(xap_mset *m);
 size_t xap_mset_size(const xap_mset *m);
 /* Lower/upper estimates are folded into one best estimate. */
 unsigned long xap_mset_estimated(const xap_mset *m);
+/* 1 if that estimate is the exact number of matches (Xapian's lower and
+ * upper bounds agree: the match saw every one), 0 if it is an estimate. */
+int xap_mset_estimated_exact(const xap_mset *m);
 /* The largest weight any document could get for this query: the BM25
  * upper bound, used to normalise weights into [0, 1]. */
 double xap_mset_max_possible(const xap_mset *m);

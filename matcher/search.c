@@ -304,13 +304,19 @@ enum kx_status match_search(xap_db *db, text_tokenizer *tok, const taxo *tx,
             if ((st = xap_query_add_facet(q, s)) != KX_OK)
                 goto out;
     }
-    st = xap_query_run(db, q, o->offset, o->count, 0, &m);
+    /* The total is counted the same way whatever the page shows (facets
+     * or not, any page size): exactly up to the facet limit, estimated
+     * above it, and it says which. */
+    st = xap_query_run(db, q, o->offset, o->count,
+                       (o->facet_docs ? o->facet_docs
+                                      : MATCH_SEARCH_FACET_DOCS) + 1, &m);
     if (st != KX_OK) {
         kx_error_set(err, st, "", "search failed: %s", xap_errmsg(db));
         goto out;
     }
     r->nhits = xap_mset_size(m);
     r->total = xap_mset_estimated(m);
+    r->total_exact = xap_mset_estimated_exact(m);
     r->hits = calloc(r->nhits ? r->nhits : 1, sizeof *r->hits);
     if (!r->hits) {
         st = KX_NOMEM;

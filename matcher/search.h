@@ -50,7 +50,9 @@ struct match_facet {
 struct match_search_result {
     struct match_hit *hits;
     size_t nhits;
-    unsigned long total;          /* estimated number of matches */
+    unsigned long total;          /* number of matches, estimated above
+                                     facet_docs (MATCH_SEARCH_FACET_DOCS) */
+    int total_exact;              /* 1 if total is exact, 0 an estimate */
     struct match_facet *facets[XAP_SLOT_LAST];
     size_t nfacets[XAP_SLOT_LAST];
     unsigned long facet_docs;     /* matches the facets counted */

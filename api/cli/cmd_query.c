@@ -153,6 +153,7 @@ int api_cmd_search(const struct api_common *common, int argc, char **argv)
         json_object *o = json_object_new_object(), *hits = json_object_new_array();
         json_object_object_add(o, "query", json_object_new_string(query));
         json_object_object_add(o, "total", json_object_new_int64((int64_t)res->total));
+        json_object_object_add(o, "total_exact", json_object_new_boolean(res->total_exact));
         for (size_t i = 0; i < res->nhits; i++) {
             json_object *h = json_object_new_object();
             const char *colon = strchr(res->hits[i].key, ':');

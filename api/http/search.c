@@ -406,6 +406,7 @@ enum MHD_Result api_route_search(struct api_req *r)
     store_txn_abort(t);
     json_object_object_add(o, "query", json_object_new_string(so.query));
     json_object_object_add(o, "total", json_object_new_int64((int64_t)res->total));
+    json_object_object_add(o, "total_exact", json_object_new_boolean(res->total_exact));
     json_object_object_add(o, "page", json_object_new_int((int)page));
     json_object_object_add(o, "per_page", json_object_new_int((int)per));
     json_object_object_add(o, "hits", hits);

@@ -96,6 +96,7 @@ const KX = (() => {
     facet_discipline: ['学科', 'Discipline'],
     results: ['搜索结果', 'Results'],
     of_about: ['共约 ', 'about '],
+    of_exact: ['共 ', ''],
     items: [' 条', ' in all'],
     facets_best: ['筛选计数按最相关的 ', 'Counts are over the best '],
     facets_best_of: [' 条(共约 ', ' of about '],

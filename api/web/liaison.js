@@ -112,7 +112,8 @@
 
   function renderHits() {
     const ol = clear($('#results'));
-    $('#total').textContent = `${t('of_about')}${last.total}${t('items')}`;
+    /* "about" only where the server says the count is an estimate */
+    $('#total').textContent = `${t(last.total_exact ? 'of_exact' : 'of_about')}${last.total}${t('items')}`;
     for (const h of last.hits) {
       const snippet = el('div', {class: 'snippet'});
       snippet.innerHTML = h.snippet; /* escaped by the server, <mark> only */
