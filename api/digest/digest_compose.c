@@ -294,7 +294,7 @@ static const char *kind_label(const char *key)
 static const char *stage_label(const char *stage)
 {
     static const struct { const char *stage, *label; } v[] = {
-        {"shortlisted", "入围"}, {"contacted", "已联系"},
+        {"shortlisted", "候选"}, {"contacted", "已联系"},
         {"declined", "已婉拒"},  {"signed", "已签约"},
         {"agreement_signed", "已签约"}, {"proposed", "已推荐"},
     };
@@ -361,6 +361,18 @@ static void heading(struct body *b, const char *s)
     kx_buf_puts(&b->html, "</h3>\n");
 }
 
+/* A heading numbered 一、二、三、… in the order the sections appear, so
+ * that a message without the first section does not start at 二、. */
+static void section(struct body *b, unsigned *n, const char *title)
+{
+    static const char *const num[] = {"一", "二", "三", "四", "五", "六"};
+    char line[256];
+
+    snprintf(line, sizeof line, "%s、%s", num[*n < 6 ? *n : 5], title);
+    (*n)++;
+    heading(b, line);
+}
+
 static void list_begin(struct body *b)
 {
     kx_buf_puts(&b->html, "<ol style=\"padding-left:20px\">\n");
@@ -413,7 +425,7 @@ static void need_item(struct body *b, size_t num, const char *need,
     if (reg[0])
         strncat(l1, "）", sizeof l1 - strlen(l1) - 1);
     api_digest_utf8_trim(l1);
-    snprintf(l3, sizeof l3, "匹配度：%.2f", score);
+    snprintf(l3, sizeof l3, "匹配度：%.0f%%", score * 100);
     lines[0] = l1;
     lines[1] = extra ? extra : "";
     lines[2] = score >= 0 ? l3 : "";
@@ -442,7 +454,7 @@ static void partner_item(struct body *b, size_t num, const char *partner,
              title ? title : "", owner ? " · 成果持有：" : "",
              owner ? oname : "");
     api_digest_utf8_trim(l1);
-    snprintf(l2, sizeof l2, "匹配度：%.2f", score);
+    snprintf(l2, sizeof l2, "匹配度：%.0f%%", score * 100);
     lines[0] = l1;
     lines[1] = l2;
     item(b, num, nm ? nm : partner, url, lines, 2);
@@ -746,9 +758,10 @@ static void write_body(struct body *b, const struct dplan *p,
                  "%zu 对（覆盖需求 %zu 项），对接进展 %zu 条。", w->label,
                  nn + conf, np, covered, nm);
         para(b, line);
+        unsigned sec = 0; /* sections are numbered as they appear */
         if (nn + conf) {
             size_t k = 0;
-            heading(b, "一、新增需求");
+            section(b, &sec, "新增需求");
             list_begin(b);
             for (size_t i = 0; i < p->nnews; i++)
                 if (!p->news[i].confidential &&
@@ -765,7 +778,7 @@ static void write_body(struct body *b, const struct dplan *p,
         }
         if (np) {
             size_t k = 0;
-            heading(b, "二、本周推荐");
+            section(b, &sec, "本周推荐");
             list_begin(b);
             for (size_t i = 0; i < p->npairs;) {
                 size_t j = i;
@@ -779,9 +792,9 @@ static void write_body(struct body *b, const struct dplan *p,
                     for (size_t q = i; q < j; q++) {
                         char pn[256];
                         name_of(b, p->pairs[q].partner, pn, sizeof pn);
-                        kx_buf_printf(&who, "%s%s（%s %.2f）", q > i ? "、" : "",
+                        kx_buf_printf(&who, "%s%s（%s %.0f%%）", q > i ? "、" : "",
                                     pn, kind_label(p->pairs[q].partner),
-                                    p->pairs[q].score);
+                                    p->pairs[q].score * 100);
                     }
                     char *ws = kx_buf_take(&who);
                     need_item(b, k, p->pairs[i].need, -1, ws ? ws : "");
@@ -795,7 +808,7 @@ static void write_body(struct body *b, const struct dplan *p,
         }
         if (nm) {
             size_t k = 0;
-            heading(b, "三、对接进展");
+            section(b, &sec, "对接进展");
             list_begin(b);
             for (size_t i = 0; i < p->nmoves; i++) {
                 char pn[256], extra[512];

@@ -342,6 +342,19 @@ for run in $(seq $((KILLS + 1))); do
 done
 expect_eq "the sender was killed $KILLS times, then finished" "$killed $rc" "$KILLS 0"
 expect_contains "the last run says a message went out again" "$(cat "$WORK/send.err")" "went out again"
+# The liaison summary of a week with no new needs: its sections are
+# numbered from 一、, scores are percentages as on the pages, and stages
+# have the pages' names (issue 18 item 6).
+expect_eq "liaison summary: numbered from 一、, scores in %, the pages' stage names" "$("$KX" digest preview --db "$DB" --week $W2 --json liaison:371600 | "$PY" -c '
+import json, re, sys
+t = json.load(sys.stdin)["text"]
+heads = re.findall(r"^([一二三四五六])、", t, re.M)
+bad = []
+if "新增需求 0 项" not in t: bad.append("the week has new needs: the case is not tested")
+if not heads or "一二三四五六"[:len(heads)] != "".join(heads): bad.append("sections " + "".join(heads))
+if re.search(r"匹配度：\d\.\d|（[^）]* \d\.\d\d）", t): bad.append("a score as 0.xx")
+if "入围" in t: bad.append("入围 for 候选")
+print("; ".join(bad) or "ok")')" ok
 n2=$(outbox_count $W2 sent)
 expect_eq "nothing left planned or sending" "$(outbox_count $W2 planned) $(outbox_count $W2 sending)" "0 0"
 dups=$("$PY" -c '
