@@ -191,6 +191,9 @@ await withPage('enterprise posts a need and sees ranked partners', desk, async (
   await page.locator('#lang').click();
   assert((await page.locator('#matches-card h2').textContent()).includes('Recommended partners'),
          'the English switch translates the page');
+  // Kinds are words, not the API's enum values (issue 18 item 11).
+  const kindsEn = await page.locator('#matches .kind').allTextContents();
+  assert(kindsEn.length > 0 && kindsEn.every((k) => /^[A-Z]/.test(k)), `kinds in English: ${kindsEn}`);
   await page.screenshot({ path: path.join(out, 'enterprise-en.png'), fullPage: true });
   await page.locator('#lang').click();
   await page.setViewportSize(phone);
