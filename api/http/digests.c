@@ -122,9 +122,9 @@ enum MHD_Result api_route_digest_preview(struct api_req *r)
 }
 
 /* The unsubscribe link's pages: one frame (the site's style sheet, both
- * languages), a heading, a paragraph and at most one form. No text of
- * them comes from the request but the token, which is 32 hex digits by
- * then. */
+ * languages), a heading, a paragraph and at most one form. title and text
+ * are this file's own; the organisation's name is escaped; of the request
+ * only the token is used, which is 32 hex digits by then. */
 static enum MHD_Result unsub_page(struct api_req *r, unsigned code,
                                   const char *title, const char *text,
                                   const char *token, int resubscribe,
@@ -133,16 +133,21 @@ static enum MHD_Result unsub_page(struct api_req *r, unsigned code,
     struct kx_buf b = {0};
     enum MHD_Result ret;
 
+    /* the organisation's name comes from the configuration file: escaped
+     * like any text from outside */
     kx_buf_printf(&b,
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, "
         "initial-scale=1\"><link rel=\"icon\" href=\"/favicon.svg\" "
         "type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/style.css\">"
-        "<title>%s · %s</title></head><body data-page=\"unsubscribe\">"
-        "<header class=\"top\"><a class=\"brand\" href=\"/\"><b>kxmatch</b> "
-        "<span>%s</span></a></header><main><section class=\"card\" "
-        "id=\"unsubscribe\"><h1>%s</h1><p>%s</p>",
-        title, r->srv->org_name, r->srv->org_name, title, text);
+        "<title>%s · ", title);
+    kx_buf_html(&b, r->srv->org_name);
+    kx_buf_puts(&b, "</title></head><body data-page=\"unsubscribe\">"
+                    "<header class=\"top\"><a class=\"brand\" href=\"/\">"
+                    "<b>kxmatch</b> <span>");
+    kx_buf_html(&b, r->srv->org_name);
+    kx_buf_printf(&b, "</span></a></header><main><section class=\"card\" "
+                      "id=\"unsubscribe\"><h1>%s</h1><p>%s</p>", title, text);
     if (button)
         kx_buf_printf(&b,
             "<form method=\"post\" action=\"/v1/digests/unsubscribe?token=%s%s"

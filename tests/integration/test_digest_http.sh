@@ -44,7 +44,9 @@ import sys, email
 from email import policy
 print(str(email.message_from_binary_file(open(sys.argv[1], "rb"), policy=policy.default)["Subject"]))' "$eml")
 
-serve_start --db "$DB" && pass "server up"
+# An organisation's name with markup in it, which pages must escape.
+printf '[organisation]\nname = 测试<科协>&\n' > "$WORK/kxmatch.conf"
+serve_start --config "$WORK/kxmatch.conf" --db "$DB" && pass "server up"
 
 code() { curl -s -o "$WORK/body" -w '%{http_code}' "$@"; }
 expect_eq "preview without a token: 401" "$(code "$URL/v1/digests/preview?recipient=$recipient&week=$W1")" 401
@@ -120,6 +122,8 @@ H='Accept: text/html,application/xhtml+xml'
 expect_eq "unsubscribe link, GET: 200" "$(code -H "$H" "$link")" 200
 expect_contains "GET asks before it acts" "$(cat "$WORK/body")" "<form method=\"post\""
 expect_contains "in the site's style" "$(cat "$WORK/body")" '<link rel="stylesheet" href="/style.css">'
+expect_contains "the organisation's name, escaped" "$(cat "$WORK/body")" "测试&lt;科协&gt;&amp;"
+case "$(cat "$WORK/body")" in *"<科协>"*) fail "the name went into the page as markup" ;; *) pass "no markup from the configuration" ;; esac
 expect_eq "GET for a script: JSON" "$(code "$link"; cat "$WORK/body")" '200{"unsubscribed":false}'
 expect_eq "GET changed nothing" "$(code -H "Authorization: Bearer $admin" "$URL/v1/digests/preview?recipient=$recipient&week=$W1" >/dev/null; python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("frequency"))' "$WORK/body")" weekly
 expect_eq "one-click POST: 200" "$(code -X POST -H 'Content-Type: application/x-www-form-urlencoded' --data 'List-Unsubscribe=One-Click' "$link")" 200
