@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* nftw, renameat2 */
 #include "index.h"
 #include "index_int.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -739,15 +740,10 @@ static void lag_note(idx *x, enum kx_status st, uint64_t done,
         x->lag_err[0] = '\0';
         x->lag_since = 0;
     } else {
-        /* the first sizeof lag_err - 1 bytes of why (a Xapian message
-         * may be longer), cut at a character boundary */
-        size_t len = strlen(why), n = len;
-        if (n >= sizeof x->lag_err)
-            n = sizeof x->lag_err - 1;
-        while (n > 0 && n < len && ((unsigned char)why[n] & 0xc0) == 0x80)
-            n--;
-        memcpy(x->lag_err, why, n);
-        x->lag_err[n] = '\0';
+        /* a Xapian message may be longer: its start, cut at a character */
+        snprintf(x->lag_err, sizeof x->lag_err, "%.*s",
+                 (int)sizeof x->lag_err - 1, why);
+        kx_utf8_trim(x->lag_err);
         if (!x->lag_since)
             x->lag_since = now_epoch();
     }

@@ -141,6 +141,20 @@ int kx_grow(void *pv, size_t *cap, size_t need, size_t elem, size_t first)
     return 0;
 }
 
+void kx_utf8_trim(char *s)
+{
+    size_t n = strlen(s), i = n;
+
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+        i--;
+    if (i > 0 && (unsigned char)s[i - 1] >= 0xc0) {
+        unsigned char c = (unsigned char)s[i - 1];
+        size_t want = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if (n - (i - 1) < want)
+            s[i - 1] = '\0';
+    }
+}
+
 /* ---- files -------------------------------------------------------------- */
 
 int kx_mkdir_p(const char *path)

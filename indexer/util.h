@@ -57,6 +57,10 @@ void kx_strv_free(struct kx_strv *sv);
  * pointer: kx_grow(&a->v, &a->cap, a->n + 1, sizeof *a->v, 64). */
 int kx_grow(void *pv, size_t *cap, size_t need, size_t elem, size_t first);
 
+/* Cuts a UTF-8 sequence that a truncating snprintf left incomplete at
+ * the end of s (s stays valid UTF-8 if it was before the cut). */
+void kx_utf8_trim(char *s);
+
 /* ---- files -------------------------------------------------------------- */
 
 /* Creates directory path and any missing parents, mode 0700: what

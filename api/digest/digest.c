@@ -1,6 +1,7 @@
 /* digest.c - digest building blocks (strings, weeks, encodings, tables)
  * and recipients' settings: frequency, unsubscribe tokens, liaisons. */
 #include "digest_int.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -110,7 +111,7 @@ void api_digest_addr_show(const char *s, char *buf, size_t n)
             buf[o++] = (char)c;
     }
     buf[o] = '\0';
-    api_digest_utf8_trim(buf); /* a character the cut went through */
+    kx_utf8_trim(buf); /* a character the cut went through */
     o = strlen(buf);
     snprintf(buf + o, n - o, "\"%s", *p ? "..." : "");
 }
@@ -148,25 +149,10 @@ enum kx_status api_digest_address(store_txn *t, const char *recipient,
     if (a && record_email_valid(a)) {
         snprintf(addr, n, "%s", a);
         snprintf(name, n, "%s", nm ? nm : "");
-        api_digest_utf8_trim(name);
+        kx_utf8_trim(name);
     }
     json_object_put(o);
     return addr[0] ? KX_OK : KX_NOTFOUND;
-}
-
-/* Cuts a UTF-8 sequence that snprintf truncated off the end of s. */
-void api_digest_utf8_trim(char *s)
-{
-    size_t n = strlen(s), i = n;
-
-    while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
-        i--;
-    if (i > 0 && (unsigned char)s[i - 1] >= 0xc0) {
-        unsigned char c = (unsigned char)s[i - 1];
-        size_t want = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-        if (n - (i - 1) < want)
-            s[i - 1] = '\0';
-    }
 }
 
 void api_digest_outbox_key(char *buf, size_t n, const char *week,

@@ -330,7 +330,7 @@ static void name_of(struct body *b, const char *key, char *buf, size_t n)
     const char *s = api_digest_str(o, "name");
 
     snprintf(buf, n, "%s", s ? s : key);
-    api_digest_utf8_trim(buf);
+    kx_utf8_trim(buf);
     json_object_put(o);
 }
 
@@ -340,7 +340,7 @@ static void region_name(struct body *b, const char *code, char *buf, size_t n)
                         ? taxo_name(b->tx, TAXO_REGION, code) : NULL;
 
     snprintf(buf, n, "%s", s ? s : code ? code : "");
-    api_digest_utf8_trim(buf);
+    kx_utf8_trim(buf);
 }
 
 static void para(struct body *b, const char *s)
@@ -424,7 +424,7 @@ static void need_item(struct body *b, size_t num, const char *need,
              reg[0] ? "（" : "", reg[0] ? reg : "");
     if (reg[0])
         strncat(l1, "）", sizeof l1 - strlen(l1) - 1);
-    api_digest_utf8_trim(l1);
+    kx_utf8_trim(l1);
     snprintf(l3, sizeof l3, "匹配度：%.0f%%", score * 100);
     lines[0] = l1;
     lines[1] = extra ? extra : "";
@@ -453,7 +453,7 @@ static void partner_item(struct body *b, size_t num, const char *partner,
              org ? " · " : "", org ? org : "", title ? " " : "",
              title ? title : "", owner ? " · 成果持有：" : "",
              owner ? oname : "");
-    api_digest_utf8_trim(l1);
+    kx_utf8_trim(l1);
     snprintf(l2, sizeof l2, "匹配度：%.0f%%", score * 100);
     lines[0] = l1;
     lines[1] = l2;

@@ -38,9 +38,6 @@ enum kx_status api_digest_kv_json(store_txn *t, enum store_table tb,
 enum kx_status api_digest_kv_put_json(store_txn *t, enum store_table tb,
                                   const char *key, struct json_object *o);
 
-/* Cuts a UTF-8 sequence that snprintf truncated off the end of s. */
-void api_digest_utf8_trim(char *s);
-
 /* s (NULL: "") in quotes for a message, control characters, quotes and
  * backslashes as \xNN, cut to fit buf's n bytes (at least 8). */
 void api_digest_addr_show(const char *s, char *buf, size_t n);
