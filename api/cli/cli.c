@@ -200,7 +200,7 @@ static int help_arg(int argc, char **argv)
 
 int api_cli_main(int argc, char **argv)
 {
-    static struct api_config cfg;
+    struct api_config cfg;
     struct api_common c = {NULL, NULL, &cfg};
     const char *config = NULL, *env;
     const struct command *cmd;
@@ -259,8 +259,8 @@ int api_cli_main(int argc, char **argv)
         command_usage(cmd, stdout);
         return API_EXIT_OK;
     }
-    if (config_arg(argc - i, argv + i))
-        config = config_arg(argc - i, argv + i);
+    if ((env = config_arg(argc - i, argv + i)) != NULL)
+        config = env;
     kx_error_clear(&err);
     if ((st = api_config_load(config, &cfg, &err)) != KX_OK)
         return api_fail(st, &err);
