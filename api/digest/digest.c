@@ -663,21 +663,14 @@ enum kx_status api_digest_token_apply(store *st, const char *token,
     if (s == KX_OK && act != API_DIGEST_TOKEN_ASK)
         s = frequency_put(t, who, act == API_DIGEST_TOKEN_ON ? "weekly"
                                                              : "off");
-    if (s == KX_OK && act == API_DIGEST_TOKEN_ASK) {
-        store_txn_abort(t);
-        if (recipient_out)
-            snprintf(recipient_out, KX_KEY_MAX, "%s", who);
-        free(who);
-        return KX_OK;
-    }
-    if (s != KX_OK) {
-        store_txn_abort(t);
-        free(who);
-        return s;
-    }
-    if (recipient_out)
+    if (s == KX_OK && recipient_out)
         snprintf(recipient_out, KX_KEY_MAX, "%s", who);
     free(who);
+    /* only a change is committed; a look (or a failure) is let go */
+    if (s != KX_OK || act == API_DIGEST_TOKEN_ASK) {
+        store_txn_abort(t);
+        return s;
+    }
     return store_txn_commit(t);
 }
 
