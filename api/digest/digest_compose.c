@@ -546,49 +546,72 @@ static void footer(struct body *b, const char *why)
     kx_buf_puts(&b->html, "\">退订每周推荐</a></p>\n");
 }
 
-/* A person, or a society's own part: the needs proposed to them, then to
- * the results they own. Returns the number of items written. */
+/* Lists the picked pairs one need per item, best score first. A pair whose
+ * partner is not `who` names that partner after the need: "匹配成果" for a
+ * result of theirs, "推荐会员" for a society's member. Returns the number
+ * of needs listed. */
+static size_t need_list(struct body *b, const struct dplan *p,
+                        struct pick *k, const char *who)
+{
+    size_t num = 0;
+
+    pick_sort(p, k);
+    list_begin(b);
+    for (size_t a = 0; a < k->n; a++) {
+        const struct dpair *x = &p->pairs[k->v[a]];
+        struct kx_buf res = {0}, mem = {0}, extra = {0};
+        size_t c;
+
+        for (c = 0; c < a; c++)
+            if (strcmp(p->pairs[k->v[c]].need, x->need) == 0)
+                break;
+        if (c < a)
+            continue; /* listed with its best score already */
+        for (c = a; c < k->n; c++) {
+            const struct dpair *y = &p->pairs[k->v[c]];
+            struct kx_buf *to;
+            char nm[256];
+
+            if (strcmp(y->need, x->need) != 0 || strcmp(y->partner, who) == 0)
+                continue;
+            to = is_person(y->partner) ? &mem : &res;
+            name_of(b, y->partner, nm, sizeof nm);
+            kx_buf_puts(to, to->n ? "、"
+                            : to == &res ? "匹配成果：" : "推荐会员：");
+            kx_buf_puts(to, nm);
+        }
+        if (res.n)
+            kx_buf_puts(&extra, res.p);
+        if (mem.n) {
+            kx_buf_puts(&extra, extra.n ? "；" : "");
+            kx_buf_puts(&extra, mem.p);
+        }
+        need_item(b, ++num, x->need, x->score, extra.n ? extra.p : NULL);
+        kx_buf_free(&res);
+        kx_buf_free(&mem);
+        kx_buf_free(&extra);
+    }
+    list_end(b);
+    return num;
+}
+
+/* A person's needs: those proposed to them and to the results they own,
+ * each need once. Returns the number of needs listed. */
 static size_t partner_sections(struct body *b, const struct dplan *p,
                                const char *who, const char *own_heading)
 {
-    struct pick direct = {0}, via = {0};
-    size_t written = 0;
+    struct pick k = {0};
+    size_t n = 0;
 
-    for (size_t i = 0; i < p->npairs; i++) {
-        if (strcmp(p->pairs[i].recipient, who) != 0)
-            continue;
-        if (strcmp(p->pairs[i].partner, who) == 0)
-            pick_add(&direct, i);
-        else
-            pick_add(&via, i);
-    }
-    if (direct.n) {
-        pick_sort(p, &direct);
+    for (size_t i = 0; i < p->npairs; i++)
+        if (strcmp(p->pairs[i].recipient, who) == 0)
+            pick_add(&k, i);
+    if (k.n) {
         heading(b, own_heading);
-        list_begin(b);
-        for (size_t k = 0; k < direct.n; k++)
-            need_item(b, k + 1, p->pairs[direct.v[k]].need,
-                      p->pairs[direct.v[k]].score, NULL);
-        list_end(b);
-        written += direct.n;
+        n = need_list(b, p, &k, who);
     }
-    if (via.n) {
-        pick_sort(p, &via);
-        heading(b, "与您的科技成果匹配的需求");
-        list_begin(b);
-        for (size_t k = 0; k < via.n; k++) {
-            char rn[256], extra[320];
-            name_of(b, p->pairs[via.v[k]].partner, rn, sizeof rn);
-            snprintf(extra, sizeof extra, "匹配成果：%s", rn);
-            need_item(b, k + 1, p->pairs[via.v[k]].need,
-                      p->pairs[via.v[k]].score, extra);
-        }
-        list_end(b);
-        written += via.n;
-    }
-    free(direct.v);
-    free(via.v);
-    return written;
+    free(k.v);
+    return n;
 }
 
 static int strs_has(json_object *arr, const char *s)
@@ -654,7 +677,6 @@ static void write_body(struct body *b, const struct dplan *p,
     if (strncmp(recipient, "society:", 8) == 0) {
         json_object *o = api_digest_record(b->t, recipient), *members = NULL;
         struct pick mp = {0};
-        size_t own;
 
         json_object_object_get_ex(o, "members", &members);
         snprintf(line, sizeof line, "%s：", rname);
@@ -662,26 +684,17 @@ static void write_body(struct body *b, const struct dplan *p,
         snprintf(line, sizeof line, "您好！以下是%s平台为贵学会及会员推荐的"
                  "企业技术需求。", w->label);
         para(b, line);
-        own = partner_sections(b, p, recipient, "推荐给本学会的需求");
+        /* the society's own pairs and its members', one item per need */
         for (size_t i = 0; i < p->npairs; i++)
-            if (is_person(p->pairs[i].partner) &&
-                strcmp(p->pairs[i].recipient, p->pairs[i].partner) == 0 &&
-                strs_has(members, p->pairs[i].partner))
+            if (strcmp(p->pairs[i].recipient, recipient) == 0 ||
+                (is_person(p->pairs[i].partner) &&
+                 strcmp(p->pairs[i].recipient, p->pairs[i].partner) == 0 &&
+                 strs_has(members, p->pairs[i].partner)))
                 pick_add(&mp, i);
         if (mp.n) {
-            pick_sort(p, &mp);
-            heading(b, "推荐给本会会员的需求");
-            list_begin(b);
-            for (size_t k = 0; k < mp.n; k++) {
-                char mn[256], extra[320];
-                name_of(b, p->pairs[mp.v[k]].partner, mn, sizeof mn);
-                snprintf(extra, sizeof extra, "推荐会员：%s", mn);
-                need_item(b, k + 1, p->pairs[mp.v[k]].need,
-                          p->pairs[mp.v[k]].score, extra);
-            }
-            list_end(b);
+            heading(b, "推荐给贵学会及会员的需求");
+            *items = need_list(b, p, &mp, recipient);
         }
-        *items = own + mp.n;
         free(mp.v);
         json_object_put(o);
         snprintf(subject, sn, "【%s】%s：学会及会员匹配 %zu 项企业需求",

@@ -394,6 +394,7 @@ static long entry_day(json_object *o)
 
 struct moves_ctx {
     struct plan_state *ps;
+    store_txn *t;
     long from, to;               /* days, inclusive */
     enum kx_status st;
 };
@@ -414,6 +415,47 @@ static const struct pneed *need_find(const struct plan_state *ps,
             hi = mid;
     }
     return NULL;
+}
+
+/* The marker of a reported move: "moved:<need> <partner>" holding
+ * "<week>|<updated>", the week whose plan reported it and the entry's time
+ * then. */
+static void move_marker(const void *key, size_t klen, char *out, size_t n)
+{
+    snprintf(out, n, "moved:%.*s", (int)klen, (const char *)key);
+}
+
+static const char *entry_time(json_object *o)
+{
+    json_object *u;
+
+    if (json_object_object_get_ex(o, "updated", &u) ||
+        json_object_object_get_ex(o, "at", &u))
+        return json_object_get_string(u);
+    return "";
+}
+
+/* 1 if an earlier week's plan reported this entry as it is now (a later
+ * move changes its time and is reported again; a plan of the same week,
+ * made again, reports it again). */
+static int move_reported(struct moves_ctx *mc, const void *key, size_t klen,
+                         json_object *o)
+{
+    char mk[2 * KX_KEY_MAX + 16];
+    const char *when = entry_time(o), *bar;
+    const void *v;
+    size_t vl, wl = strlen(mc->ps->week);
+
+    move_marker(key, klen, mk, sizeof mk);
+    if (store_kv_get(mc->t, STORE_DIGEST, mk, strlen(mk), &v, &vl) != KX_OK)
+        return 0;
+    if (vl >= wl && memcmp(v, mc->ps->week, wl) == 0)
+        return 0;
+    if (!(bar = memchr(v, '|', vl)))
+        return 0;
+    bar++;
+    return (size_t)((const char *)v + vl - bar) == strlen(when) &&
+           memcmp(bar, when, strlen(when)) == 0;
 }
 
 static int move_collect(void *ctx, const void *key, size_t klen,
@@ -445,17 +487,15 @@ static int move_collect(void *ctx, const void *key, size_t klen,
         return 0;
     day = entry_day(o);
     stage = api_digest_str(o, "stage");
-    if (stage && day >= mc->from && day <= mc->to) {
-        json_object *u = NULL;
+    if (stage && day >= mc->from && day <= mc->to &&
+        !move_reported(mc, key, klen, o)) {
+        const char *when = entry_time(o);
         m = json_object_new_object();
         json_object_object_add(m, "need", json_object_new_string(k));
         json_object_object_add(m, "partner", json_object_new_string(bar + 1));
         json_object_object_add(m, "stage", json_object_new_string(stage));
-        if (json_object_object_get_ex(o, "updated", &u) ||
-            json_object_object_get_ex(o, "at", &u))
-            json_object_object_add(m, "updated",
-                                   json_object_new_string(
-                                       json_object_get_string(u)));
+        if (when[0])
+            json_object_object_add(m, "updated", json_object_new_string(when));
         json_object_object_add(m, "region", json_object_new_string(n->region));
         json_object_array_add(mc->ps->moves, m);
         mc->ps->rep.moves++;
@@ -464,11 +504,11 @@ static int move_collect(void *ctx, const void *key, size_t klen,
     return 0;
 }
 
-/* The liaisons' part: needs not reported before, and pipeline moves in
- * the planned week or the week before. */
+/* The liaisons' part: needs not reported before, and pipeline moves of
+ * the planned week or the week before that no earlier week reported. */
 static enum kx_status collect_liaison(struct plan_state *ps, store_txn *t)
 {
-    struct moves_ctx mc = {ps, 0, 0, KX_OK};
+    struct moves_ctx mc = {ps, t, 0, 0, KX_OK};
     int y, m, d;
 
     ps->news = json_object_new_array();
@@ -670,6 +710,18 @@ static enum kx_status plan_store(struct plan_state *ps, store *st,
         json_object *o = json_object_array_get_idx(ps->news, i);
         snprintf(key, sizeof key, "seen:%s", api_digest_str(o, "need"));
         s = api_digest_kv_puts(t, STORE_DIGEST, key, ps->week);
+    }
+    for (size_t i = 0; s == KX_OK && i < json_object_array_length(ps->moves);
+         i++) {
+        json_object *o = json_object_array_get_idx(ps->moves, i);
+        char pk[2 * KX_KEY_MAX + 2], val[256];
+        int pl = snprintf(pk, sizeof pk, "%s %s", api_digest_str(o, "need"),
+                          api_digest_str(o, "partner"));
+        const char *u = api_digest_str(o, "updated");
+
+        move_marker(pk, (size_t)pl, key, sizeof key);
+        snprintf(val, sizeof val, "%s|%s", ps->week, u ? u : "");
+        s = api_digest_kv_puts(t, STORE_DIGEST, key, val);
     }
     if (s == KX_OK) {
         sum = summary_json(ps, time(NULL), nonce);
