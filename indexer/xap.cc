@@ -94,6 +94,8 @@ struct xap_query {
     unsigned facet_limit = 0; /* 0: facets over every match */
     unsigned min_match = 0;
     bool match_all = false;
+    int sort_slot = -1;       /* -1: by relevance */
+    bool sort_descending = false;
     unsigned long boost_above = 0; /* 0: every term may bring a document in */
     double k1 = 1.2;
     double b = 0.75;
@@ -743,6 +745,16 @@ extern "C" enum kx_status xap_query_set_match_all(xap_query *q, int on)
     return KX_OK;
 }
 
+extern "C" enum kx_status xap_query_set_sort(xap_query *q, int slot,
+                                             int descending)
+{
+    if (!q || slot < -1 || slot >= XAP_SLOT_LAST)
+        return KX_BADINPUT;
+    q->sort_slot = slot;
+    q->sort_descending = descending != 0;
+    return KX_OK;
+}
+
 extern "C" enum kx_status xap_query_set_bm25(xap_query *q, double k1, double b)
 {
     /* The ranges BM25Weight accepts; checked here so nothing throws later. */
@@ -1193,6 +1205,13 @@ static void run_match(xap_db &db, const xap_query &q, unsigned offset,
          * stop as soon as it holds enough documents. */
         enq.set_weighting_scheme(Xapian::BoolWeight());
         enq.set_docid_order(Xapian::Enquire::DONT_CARE);
+    }
+    if (q.sort_slot >= 0) {
+        const Xapian::valueno slot = static_cast<Xapian::valueno>(q.sort_slot);
+        if (ranked)
+            enq.set_sort_by_value_then_relevance(slot, q.sort_descending);
+        else
+            enq.set_sort_by_value(slot, q.sort_descending);
     }
     if (best && check_at_least <= q.facet_limit)
         check_at_least = q.facet_limit + 1;

@@ -180,6 +180,11 @@ enum kx_status xap_query_set_min_match(xap_query *q, unsigned n);
  * that an empty need matches nothing. */
 enum kx_status xap_query_set_match_all(xap_query *q, int on);
 
+/* Orders matches by value slot `slot` (ascending, or descending when
+ * `descending`), ties by relevance; slot -1 (the default) orders by
+ * relevance alone. KX_BADINPUT for a slot that is not an enum xap_slot. */
+enum kx_status xap_query_set_sort(xap_query *q, int slot, int descending);
+
 /* BM25 parameters (defaults k1=1.2, b=0.75). */
 enum kx_status xap_query_set_bm25(xap_query *q, double k1, double b);
 

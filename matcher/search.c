@@ -224,6 +224,8 @@ enum kx_status match_search(xap_db *db, text_tokenizer *tok, const taxo *tx,
     /* No words and no filters is browsing everything the caller may see
      * (an admin's liaison page), not an empty page. */
     xap_query_set_match_all(q, 1);
+    if (o->newest && (st = xap_query_set_sort(q, XAP_SLOT_UPDATED, 1)) != KX_OK)
+        goto out;
     for (size_t i = 0; i < KX_KIND_LAST && o->kinds[i]; i++) {
         if (record_kind_parse(o->kinds[i]) == KX_KIND_LAST) {
             st = kx_error_set(err, KX_BADINPUT, "kind",

@@ -25,6 +25,9 @@ struct match_search_opts {
     const char *tag;              /* exact tag, or NULL */
     const char *need_status;      /* "open", ... for needs, or NULL */
     int public_only;              /* hide confidential needs */
+    int newest;                   /* 1: newest first (the records'
+                                     "updated"), ties by relevance;
+                                     0: by relevance */
     unsigned offset, count;       /* page */
     int facets;                   /* count kind/region/industry/discipline */
     unsigned facet_docs;          /* ... over this many best matches;

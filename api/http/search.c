@@ -268,6 +268,7 @@ static json_object *hit_json(struct api_req *r, store_txn *t,
     add_str(o, "region", rec->region);
     if (rec->region)
         add_str(o, "region_name", api_region_name(r->srv->tx, rec->region));
+    add_str(o, "updated", rec->updated);
     if (rec->kind == KX_KIND_NEED) {
         add_str(o, "status", rec->status ? rec->status : "open");
         add_str(o, "visibility", rec->visibility ? rec->visibility : "public");
@@ -287,7 +288,7 @@ enum MHD_Result api_route_search(struct api_req *r)
 {
     static const char *const allowed[] = {
         "q", "kind", "region", "industry", "discipline", "tag", "status",
-        "page", "per_page", "facets", NULL};
+        "page", "per_page", "facets", "sort", NULL};
     static const char *const partner_kinds[] = {"expert", "academician",
                                                 "society", "result", NULL};
     struct match_search_opts so;
@@ -300,6 +301,7 @@ enum MHD_Result api_route_search(struct api_req *r)
     unsigned page, per, facets;
     size_t nk, ni, nd;
     const char *q = api_req_param(r, "q");
+    const char *sort = api_req_param(r, "sort");
     json_object *o, *hits;
     enum kx_status st;
 
@@ -337,6 +339,12 @@ enum MHD_Result api_route_search(struct api_req *r)
         strcmp(so.need_status, "closed") != 0)
         return api_reply_error(r, KX_BADINPUT, "status",
                                "expected open, matched or closed");
+    /* Words rank by relevance; browsing without words shows the newest
+     * first (a liaison's page opens on the needs that came in last). */
+    if (sort && strcmp(sort, "newest") != 0 && strcmp(sort, "relevance") != 0)
+        return api_reply_error(r, KX_BADINPUT, "sort",
+                               "expected newest or relevance");
+    so.newest = sort ? strcmp(sort, "newest") == 0 : !q || !*q;
     so.offset = (page - 1) * per;
     so.count = per;
     so.facets = (int)facets;
@@ -407,6 +415,8 @@ enum MHD_Result api_route_search(struct api_req *r)
     json_object_object_add(o, "query", json_object_new_string(so.query));
     json_object_object_add(o, "total", json_object_new_int64((int64_t)res->total));
     json_object_object_add(o, "total_exact", json_object_new_boolean(res->total_exact));
+    json_object_object_add(o, "sort", json_object_new_string(
+                               so.newest ? "newest" : "relevance"));
     json_object_object_add(o, "page", json_object_new_int((int)page));
     json_object_object_add(o, "per_page", json_object_new_int((int)per));
     json_object_object_add(o, "hits", hits);

@@ -113,11 +113,13 @@
   function renderHits() {
     const ol = clear($('#results'));
     /* "about" only where the server says the count is an estimate */
-    $('#total').textContent = `${t(last.total_exact ? 'of_exact' : 'of_about')}${last.total}${t('items')}`;
+    $('#total').textContent = `${t(last.total_exact ? 'of_exact' : 'of_about')}${last.total}${t('items')}` +
+      (last.sort ? t('sorted_' + last.sort) : '');
     for (const h of last.hits) {
       const snippet = el('div', {class: 'snippet'});
       snippet.innerHTML = h.snippet; /* escaped by the server, <mark> only */
-      const meta = [h.org, h.region_name, h.status ? t('st_' + h.status) : null]
+      const meta = [h.org, h.region_name, h.status ? t('st_' + h.status) : null,
+                    h.updated ? t('updated_on') + KX.dateOf(h.updated) : null]
         .filter(Boolean).join(' · ');
       const acts = el('div', {class: 'acts'});
       /* a closed or matched need gets no proposals: no button to ask */

@@ -281,7 +281,15 @@ await withPage('liaison filters by a facet, shortlists a partner and exports CSV
   const opening = await first.json();
   assert(opening.hits.length > 0 && opening.hits.every((h) => h.kind === 'need' && h.status === 'open'),
          'the page opens on open needs');
+  // ... the newest first, and the page says so and shows each one's date
+  const dates = opening.hits.map((h) => h.updated || '');
+  assert(opening.sort === 'newest' && dates.every((d, i) => i === 0 || dates[i - 1] >= d),
+         `the page opens on the newest needs: ${opening.sort} ${dates.join(',')}`);
   await page.locator('#results li.hit').first().waitFor();
+  assert((await page.locator('#total').textContent()).includes('最新在前'), 'the order is stated');
+  const meta0 = await page.locator('#results li.hit .meta').first().textContent();
+  assert(/更新 \d{4}-\d\d-\d\d/.test(meta0) && (dates[0].includes('T') || meta0.includes(dates[0])),
+         `the first need shows its date: ${meta0} (${dates[0]})`);
   assert(await page.locator('#results li.hit button.show-partners').count() === opening.hits.length,
          'every open need offers its partners');
   await page.locator('#open-only').uncheck();

@@ -48,5 +48,38 @@ print(f"ok: {checked} queries" if not bad else "; ".join(bad[:6]))
 PY
 )
 expect_eq "total is the same with or without facets, at any page size, and exact where it says so" "$verdict" "ok: 18 queries"
+
+# Browsing without words opens on the newest records (the liaison page's
+# default view: the region's newest open needs, issue 18 item 9); words
+# rank by relevance unless sort=newest is asked for.
+order=$(python3 - "$URL" "$county" <<'PY'
+import json, sys, urllib.parse, urllib.request
+url, token = sys.argv[1:3]
+def get(**p):
+    req = urllib.request.Request(url + "/v1/search?" + urllib.parse.urlencode(p),
+                                 headers={"Authorization": "Bearer " + token})
+    return json.load(urllib.request.urlopen(req))
+bad = []
+dates = []
+for page in (1, 2):
+    r = get(kind="need", status="open", per_page="10", page=str(page))
+    if r["sort"] != "newest":
+        bad.append("no words: sort " + r["sort"])
+    dates += [h.get("updated", "") for h in r["hits"]]
+if len(dates) < 12 or dates != sorted(dates, reverse=True):
+    bad.append("no words: not newest first: %s" % dates[:12])
+r = get(q="废水 处理", kind="need")
+scores = [h["score"] for h in r["hits"]]
+if r["sort"] != "relevance" or scores != sorted(scores, reverse=True):
+    bad.append("words: %s %s" % (r["sort"], scores))
+r = get(q="废水 处理", kind="need", sort="newest", per_page="50")
+d = [h.get("updated", "") for h in r["hits"]]
+if d != sorted(d, reverse=True) or len(d) < 3:
+    bad.append("words, sort=newest: %s" % d)
+print("; ".join(bad) or "ok")
+PY
+)
+expect_eq "no words: newest first; words: by relevance; sort= overrides" "$order" ok
+expect_eq "an unknown sort: 400 naming sort" "$(curl -s -H "Authorization: Bearer $county" "$URL/v1/search?sort=oldest" | python3 -c 'import json,sys; e=json.load(sys.stdin)["error"]; print(e["field"], e["code"])')" "sort bad_input"
 serve_stop
 finish

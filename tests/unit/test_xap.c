@@ -723,6 +723,44 @@ static void test_filter_only(void)
     xap_close(r);
 }
 
+/* Ordered by a value slot, both ways, with and without ranking terms. */
+static void test_sort_by_value(void)
+{
+    xap_db *r = corpus_open();
+    xap_query *q = NULL;
+    char keys[256];
+
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    CHECK_INT(xap_query_new(&q), KX_OK);
+    CHECK_INT(xap_query_add_filter(q, 0, "XKexpert"), KX_OK);
+    CHECK_INT(xap_query_add_filter(q, 1, "XRcn"), KX_OK);
+    CHECK_INT(xap_query_set_sort(q, XAP_SLOT_REGION, 1), KX_OK);
+    CHECK_INT(run_keys(r, q, keys, sizeof keys, NULL), KX_OK);
+    CHECK_STR(keys, "expert:E2,expert:E1"); /* "cn\ncn-sh" > "cn\ncn-bj" */
+    CHECK_INT(xap_query_set_sort(q, XAP_SLOT_REGION, 0), KX_OK);
+    CHECK_INT(run_keys(r, q, keys, sizeof keys, NULL), KX_OK);
+    CHECK_STR(keys, "expert:E1,expert:E2");
+    /* "solar" ranks E2 above E3 by relevance; by region descending, E3
+     * ("de") comes first. */
+    xap_query_free(q);
+    CHECK_INT(xap_query_new(&q), KX_OK);
+    CHECK_INT(xap_query_add_term(q, "solar", 1.0), KX_OK);
+    CHECK_INT(run_keys(r, q, keys, sizeof keys, NULL), KX_OK);
+    CHECK_STR(keys, "expert:E2,expert:E3");
+    CHECK_INT(xap_query_set_sort(q, XAP_SLOT_REGION, 1), KX_OK);
+    CHECK_INT(run_keys(r, q, keys, sizeof keys, NULL), KX_OK);
+    CHECK_STR(keys, "expert:E3,expert:E2");
+    CHECK_INT(xap_query_set_sort(q, -1, 0), KX_OK);
+    CHECK_INT(run_keys(r, q, keys, sizeof keys, NULL), KX_OK);
+    CHECK_STR(keys, "expert:E2,expert:E3");
+    CHECK_INT(xap_query_set_sort(q, XAP_SLOT_LAST, 0), KX_BADINPUT);
+    CHECK_INT(xap_query_set_sort(NULL, 0, 0), KX_BADINPUT);
+    xap_query_free(q);
+    xap_close(r);
+}
+
 static void test_exclude(void)
 {
     xap_db *r = corpus_open();
@@ -1303,6 +1341,7 @@ int main(void)
     RUN(test_paging);
     RUN(test_filters);
     RUN(test_filter_only);
+    RUN(test_sort_by_value);
     RUN(test_exclude);
     RUN(test_boost_above);
     RUN(test_min_match);
