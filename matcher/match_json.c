@@ -25,9 +25,12 @@ static json_object *codes_json(const taxo *tx, enum taxo_kind k,
     for (size_t i = 0; i < c->n; i++) {
         json_object *o = json_object_new_object();
         const char *name = taxo_name(tx, k, c->code[i]);
+        const char *en = taxo_name_en(tx, k, c->code[i]);
         json_object_object_add(o, "code", json_object_new_string(c->code[i]));
         json_object_object_add(o, "name",
                                json_object_new_string(name ? name : ""));
+        if (en) /* where the taxonomy's source has English names */
+            json_object_object_add(o, "name_en", json_object_new_string(en));
         json_object_object_add(o, "inferred",
                                json_object_new_boolean(c->inferred[i]));
         json_object_array_add(a, o);
@@ -72,6 +75,9 @@ static json_object *why_json(const struct match_entry *e, const taxo *tx)
                                json_object_new_string(m->meet ? m->meet : ""));
         json_object_object_add(c, "meet_name",
                                json_object_new_string(name ? name : ""));
+        if (m->meet && (name = taxo_name_en(tx, m->kind, m->meet)))
+            json_object_object_add(c, "meet_name_en",
+                                   json_object_new_string(name));
         json_object_object_add(c, "level", json_object_new_int(m->level));
         json_object_object_add(c, "credit", num(m->credit));
         json_object_object_add(c, "inferred", json_object_new_boolean(m->inferred));

@@ -37,15 +37,24 @@ const char *api_region_name(const taxo *tx, const char *code)
     return n ? n : "";
 }
 
+/* code -> name; with en, code -> English name for the codes whose
+ * taxonomy source has one (NULL if none has). */
 static json_object *code_names(const taxo *tx, enum taxo_kind k,
-                               const struct kx_strs *codes)
+                               const struct kx_strs *codes, int en)
 {
     json_object *o = json_object_new_object();
 
     for (size_t i = 0; i < codes->n; i++) {
-        const char *n = taxo_name(tx, k, codes->v[i]);
+        const char *n = en ? taxo_name_en(tx, k, codes->v[i])
+                           : taxo_name(tx, k, codes->v[i]);
+        if (en && !n)
+            continue;
         json_object_object_add(o, codes->v[i],
                                json_object_new_string(n ? n : ""));
+    }
+    if (en && json_object_object_length(o) == 0) {
+        json_object_put(o);
+        return NULL;
     }
     return o;
 }
@@ -67,6 +76,7 @@ json_object *api_record_view(struct api_req *r, store_txn *t,
                              const struct kx_record *rec)
 {
     const taxo *tx = r->srv->tx;
+    json_object *en;
     json_object *o = json_object_new_object(), *copy = NULL;
     json_object *labels = json_object_new_object();
 
@@ -92,9 +102,13 @@ json_object *api_record_view(struct api_req *r, store_txn *t,
                                json_object_new_string(path));
     }
     json_object_object_add(labels, "industries",
-                           code_names(tx, TAXO_INDUSTRY, &rec->industries));
+                           code_names(tx, TAXO_INDUSTRY, &rec->industries, 0));
     json_object_object_add(labels, "disciplines",
-                           code_names(tx, TAXO_DISCIPLINE, &rec->disciplines));
+                           code_names(tx, TAXO_DISCIPLINE, &rec->disciplines, 0));
+    if ((en = code_names(tx, TAXO_INDUSTRY, &rec->industries, 1)))
+        json_object_object_add(labels, "industries_en", en);
+    if ((en = code_names(tx, TAXO_DISCIPLINE, &rec->disciplines, 1)))
+        json_object_object_add(labels, "disciplines_en", en);
     if (rec->enterprise)
         json_object_object_add(labels, "enterprise", ref_name(t, rec->enterprise));
     if (rec->owner)

@@ -193,6 +193,9 @@ static json_object *facets_json(const taxo *tx,
                 const char *n = taxo_name(tx, taxo_of[s], f->item);
                 json_object_object_add(e, "name",
                                        json_object_new_string(n ? n : ""));
+                if ((n = taxo_name_en(tx, taxo_of[s], f->item)))
+                    json_object_object_add(e, "name_en",
+                                           json_object_new_string(n));
                 json_object_object_add(e, "level", json_object_new_int(
                     taxo_level(tx, taxo_of[s], f->item)));
             }

@@ -383,6 +383,13 @@ const KX = (() => {
     return t('k_' + k);
   }
 
+  /* A taxonomy name in the page's language: o[field + '_en'] in English
+   * where the source has English names (NSFC disciplines do; GB/T 4754
+   * and GB/T 2260 are published in Chinese), else o[field]. */
+  function nameOf(o, field = 'name') {
+    return (lang === 'en' && o[field + '_en']) || o[field] || '';
+  }
+
   function stageName(s) {
     return t('s_' + s);
   }
@@ -465,14 +472,15 @@ const KX = (() => {
       const byMeet = new Map();
       for (const c of why.codes) {
         const k = (c.taxonomy || '') + ' ' + c.meet;
-        if (!byMeet.has(k)) byMeet.set(k, {meet: c.meet, name: c.meet_name || '', pairs: [], inferred: true});
+        if (!byMeet.has(k)) byMeet.set(k, {meet: c.meet, taxonomy: c.taxonomy || '', name: nameOf(c, 'meet_name'), pairs: [], inferred: true});
         const g = byMeet.get(k);
         g.pairs.push(c.need + ' ~ ' + c.partner + (c.inferred ? ' (' + t('inferred') + ')' : ''));
         g.inferred = g.inferred && !!c.inferred;
       }
       dl.append(el('dt', {text: t('w_codes')}),
                 el('dd', {class: 'codes'}, [...byMeet.values()].map((g) =>
-                  el('span', {class: 'code' + (g.inferred ? ' inferred' : ''), title: g.pairs.join('; ')},
+                  el('span', {class: 'code' + (g.inferred ? ' inferred' : ''), title: g.pairs.join('; '),
+                              dataset: {taxonomy: g.taxonomy}},
                      el('b', {}, g.meet), ' ', g.name))));
     }
     if (why.region)
@@ -613,7 +621,7 @@ const KX = (() => {
 
   return {
     t, el, svg, clear, $, api, ApiError, init, applyI18n, pct, kindName,
-    stageName, dateOf, toast, errorText, renderMatches, groupedBars, funnel,
+    stageName, nameOf, dateOf, toast, errorText, renderMatches, groupedBars, funnel,
     download, onLang: (f) => langListeners.push(f),
     get lang() { return lang; },
     get who() { return who; },

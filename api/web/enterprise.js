@@ -11,7 +11,8 @@
   const fld = (n) => form.elements.namedItem(n);
 
   /* A code field: chips for the chosen codes, suggestions from
-   * /v1/taxonomy as the user types a name or a code. */
+   * /v1/taxonomy as the user types a name or a code. Each code keeps its
+   * names ({name, name_en}) so that the chips follow the page's language. */
   function codePicker(box) {
     const taxonomy = box.dataset.taxonomy;
     const chips = box.querySelector('.chips');
@@ -22,8 +23,8 @@
 
     function render() {
       clear(chips);
-      for (const [code, name] of codes)
-        chips.append(el('span', {class: 'chip', dataset: {code}}, `${code} ${name}`,
+      for (const [code, names] of codes)
+        chips.append(el('span', {class: 'chip', dataset: {code}}, `${code} ${KX.nameOf(names)}`,
           el('button', {type: 'button', 'aria-label': '×', onclick: () => {
             codes.delete(code);
             render();
@@ -45,11 +46,11 @@
       for (const it of r.items)
         list.append(el('li', {onmousedown: (ev) => {
           ev.preventDefault();
-          codes.set(it.code, it.name);
+          codes.set(it.code, {name: it.name, name_en: it.name_en});
           input.value = '';
           list.hidden = true;
           render();
-        }}, el('b', {}, it.code), it.name));
+        }}, el('b', {}, it.code), KX.nameOf(it)));
       list.hidden = !r.items.length;
     }
     input.addEventListener('input', () => {
@@ -66,11 +67,14 @@
     input.addEventListener('blur', () => setTimeout(() => { list.hidden = true; }, 150));
     return {
       get: () => [...codes.keys()],
-      set: (names) => {
+      /* names: code -> name; names_en: code -> English name, where known */
+      set: (names, namesEn) => {
         codes.clear();
-        for (const [c, n] of Object.entries(names || {})) codes.set(c, n);
+        for (const [c, n] of Object.entries(names || {}))
+          codes.set(c, {name: n, name_en: (namesEn || {})[c]});
         render();
       },
+      render,
     };
   }
 
@@ -247,8 +251,8 @@
     fld('status').value = rec.status || 'open';
     fld('budget').value = rec.budget !== undefined ? rec.budget : '';
     fld('deadline').value = rec.deadline || '';
-    pickers.industries.set(r.labels.industries);
-    pickers.disciplines.set(r.labels.disciplines);
+    pickers.industries.set(r.labels.industries, r.labels.industries_en);
+    pickers.disciplines.set(r.labels.disciplines, r.labels.disciplines_en);
     setMode();
     current = {name: rec.name, matches: [], note: ''};
     try {
@@ -297,6 +301,7 @@
   KX.onLang(() => {
     showMatches();
     loadList();
+    for (const p of Object.values(pickers)) p.render();
   });
   fld('region').addEventListener('change', () => townships(fld('region').value));
   KX.init(['enterprise'], async (who) => {

@@ -76,7 +76,7 @@
       box.append(el('h3', {}, t('facet_' + f)));
       const ul = el('ul', {dataset: {facet: f}});
       for (const e of entries) {
-        const label = f === 'kind' ? KX.kindName(e.value) : (e.name || e.value);
+        const label = f === 'kind' ? KX.kindName(e.value) : (KX.nameOf(e) || e.value);
         names[`${f}:${e.value}`] = label;
         const on = f === 'kind' ? state.kind === e.value : state[f] === e.value;
         ul.append(el('li', {}, el('button', {

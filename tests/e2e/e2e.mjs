@@ -159,6 +159,12 @@ await withPage('enterprise posts a need and sees ranked partners', desk, async (
   await pick.locator('.chip').first().waitFor();
   const chip = await pick.locator('.chip').first().getAttribute('data-code');
   assert(/^25/.test(chip), `an industry code 25.. was picked, got ${chip}`);
+  // ... and a discipline, by its name
+  const dpick = page.locator('.codepick[data-name=disciplines]');
+  await dpick.locator('.code-q').fill('催化化学');
+  await dpick.locator('.suggest li').first().waitFor();
+  await dpick.locator('.suggest li').first().dispatchEvent('mousedown');
+  await dpick.locator('.chip').first().waitFor();
 
   const [resp] = await Promise.all([
     page.waitForResponse((r) => r.url().endsWith('/v1/needs') && r.request().method() === 'POST'),
@@ -194,6 +200,12 @@ await withPage('enterprise posts a need and sees ranked partners', desk, async (
   // Kinds are words, not the API's enum values (issue 18 item 11).
   const kindsEn = await page.locator('#matches .kind').allTextContents();
   assert(kindsEn.length > 0 && kindsEn.every((k) => /^[A-Z]/.test(k)), `kinds in English: ${kindsEn}`);
+  // NSFC discipline names in English, as the taxonomy's source has them
+  // (GB/T 4754 and GB/T 2260 are published in Chinese only).
+  const discEn = await page.locator('#matches .codes .code[data-taxonomy="discipline"]').allTextContents();
+  assert(discEn.length > 0 && discEn.every((c) => !/[\u4e00-\u9fff]/.test(c)), `disciplines in English: ${discEn}`);
+  const dchipEn = await dpick.locator('.chip').first().textContent();
+  assert(dchipEn.includes('Catalytic chemistry'), `the picked discipline in English: ${dchipEn}`);
   await page.screenshot({ path: path.join(out, 'enterprise-en.png'), fullPage: true });
   await page.locator('#lang').click();
   await page.setViewportSize(phone);
@@ -314,6 +326,14 @@ await withPage('liaison filters by a facet, shortlists a partner and exports CSV
     page.locator('#facets button[data-facet=kind][data-value=need]').click(),
   ]);
   await page.locator('#facets button.on[data-facet=kind]').waitFor();
+  // In English the discipline facets read in English (issue 18 item 11).
+  const discZh = await page.locator('#facets button[data-facet=discipline] span:first-child').allTextContents();
+  await page.locator('#lang').click();
+  const discEn = await page.locator('#facets button[data-facet=discipline] span:first-child').allTextContents();
+  await page.locator('#lang').click();
+  assert(discZh.length > 0 && discZh.every((d) => /[\u4e00-\u9fff]/.test(d)) &&
+         discEn.length === discZh.length && discEn.every((d) => !/[\u4e00-\u9fff]/.test(d)),
+         `discipline facets: ${discZh} / ${discEn}`);
   let kinds = await page.locator('#results li.hit').evaluateAll((ls) => ls.map((l) => l.dataset.kind));
   assert(kinds.length > 0 && kinds.every((k) => k === 'need'), `only needs after the kind facet: ${kinds}`);
 
