@@ -38,7 +38,7 @@ static const struct key {
     D(profile_academician, 0, 1, 1.0), D(profile_senior, 0, 1, 0.7),
     D(profile_associate, 0, 1, 0.5), D(profile_other, 0, 1, 0.3),
     D(society_member, 0, 1, 0.9), D(result_trl_share, 0, 1, 0.6),
-    I(per_org, 0, 1000, 0),
+    I(per_org, 0, 1000, 0),       D(thin_evidence, 0, 1000, 8),
 #undef D
 #undef I
 };
@@ -108,7 +108,8 @@ enum kx_status match_config_load(const char *path, struct match_config *c,
                                  struct kx_error *err)
 {
     struct match_config tmp = *c;
-    char line[512];
+    char *line = NULL;
+    size_t cap = 0;
     long lineno = 0;
     FILE *f = fopen(path, "r");
     int saved = errno;
@@ -122,7 +123,9 @@ enum kx_status match_config_load(const char *path, struct match_config *c,
             snprintf(err->file, sizeof err->file, "%s", path);
         return st;
     }
-    while (fgets(line, sizeof line, f)) {
+    /* getline: a line of any length is one line (fgets into a fixed
+     * buffer read the rest of a long comment as a line of its own) */
+    while (getline(&line, &cap, f) > 0) {
         char *hash = strchr(line, '#'), *eq, *key;
 
         lineno++;
@@ -142,6 +145,7 @@ enum kx_status match_config_load(const char *path, struct match_config *c,
             KX_OK)
             break;
     }
+    free(line);
     fclose(f);
     if (st != KX_OK) {
         if (err) {

@@ -25,6 +25,7 @@ struct match_config {
     double profile_academician, profile_senior, profile_associate,
         profile_other, society_member, result_trl_share;
     int per_org;
+    double thin_evidence;
 };
 
 /* Fills c with the defaults (the values in weights.conf). */

@@ -477,6 +477,48 @@ static struct cand *find_cand(struct cand *v, size_t n, const char *key)
 }
 
 /* Profile, exclusions and the final score of every candidate. */
+/* How much a need gives to match on, in [0, 1]: its query terms, each
+ * counted by its idf over the largest idf the index allows (a rare word
+ * counts nearly 1, a common one little), and the codes it gives (1 each;
+ * inferred ones are its text again), over thin_evidence. A need that says
+ * little ("测试需求1: 冬枣保鲜") must not score higher than a detailed
+ * one: every score of a thin need is scaled by this. */
+static double need_evidence(match_ctx *m, const struct need *n,
+                            const struct qterms *q)
+{
+    unsigned long ndocs = 0;
+    double idf_max, mass = 0;
+
+    if (m->cfg.thin_evidence <= 0)
+        return 1;
+    if (xap_doccount(m->db, &ndocs) != KX_OK)
+        return 1;
+    idf_max = log(1.0 + ((double)ndocs - 0.5) / 1.5); /* a term in one doc */
+    for (size_t i = 0; i < q->n && idf_max > 0; i++)
+        mass += q->v[i].idf / idf_max;
+    for (size_t i = 0; i < n->ind.n; i++)
+        mass += !n->ind.inferred[i];
+    for (size_t i = 0; i < n->dis.n; i++)
+        mass += !n->dis.inferred[i];
+    return mass >= m->cfg.thin_evidence ? 1 : mass / m->cfg.thin_evidence;
+}
+
+/* Scales every candidate's score and its weighted parts (which sum to it)
+ * by the need's evidence. */
+static void apply_evidence(struct cand *v, size_t nc, double evidence)
+{
+    for (size_t i = 0; i < nc; i++) {
+        struct match_parts *p = &v[i].e.parts;
+
+        v[i].e.evidence = evidence;
+        if (evidence >= 1)
+            continue;
+        for (int k = 0; k < MATCH_COMP_LAST; k++)
+            p->weighted[k] *= evidence;
+        p->score *= evidence;
+    }
+}
+
 static void score_profile(match_ctx *m, const struct need *n,
                           struct cand *v, size_t nc, int baseline)
 {
@@ -723,6 +765,7 @@ static enum kx_status run(match_ctx *m, store_txn *t, const struct need *n,
         nv++;
     }
     score_profile(m, n, v, nv, baseline);
+    apply_evidence(v, nv, baseline ? 1 : need_evidence(m, n, q));
     qsort(v, nv, sizeof *v, cand_by_score);
     *cands_out = v;
     *ncands = nv;
@@ -824,6 +867,7 @@ enum kx_status match_need(match_ctx *m, const struct match_request *req,
     r->pool = nv;
     r->industries = n.ind;
     r->disciplines = n.dis;
+    r->evidence = req->baseline ? 1 : need_evidence(m, &n, &q);
     st = take_top(m, v, nv, ms, &q, req->kinds ? req->kinds
                                                : MATCH_PARTNER_KINDS,
                   req->top ? req->top : 10, !req->no_terms, r);

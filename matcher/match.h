@@ -77,6 +77,9 @@ struct match_entry {
     enum match_region_rel region_rel;
     char region[16];                 /* the partner's region code */
     char via[KX_KEY_MAX];            /* member or owner that lifted it */
+    double evidence;                 /* what the need gives to match on, in
+                                        [0, 1]; below 1 the need is thin and
+                                        parts and score were scaled by it */
 };
 
 struct match_result {
@@ -87,6 +90,9 @@ struct match_result {
     /* the need's codes, given and inferred; strings borrowed from the
      * taxonomy, which outlives the result */
     struct match_codes industries, disciplines;
+    double evidence;                 /* a need's (match_entry.evidence);
+                                        0 in a partner's result, where each
+                                        match has its own */
 };
 
 /* Ranks partners for a need. Unknown need: KX_NOTFOUND ("no need:X" or

@@ -90,6 +90,7 @@ static json_object *why_json(const struct match_entry *e, const taxo *tx)
     json_object_object_add(why, "region", region);
     if (e->via[0])
         json_object_object_add(why, "via", json_object_new_string(e->via));
+    json_object_object_add(why, "evidence", num(e->evidence));
     return why;
 }
 
@@ -105,6 +106,11 @@ json_object *match_result_json(const struct match_result *r, const taxo *tx)
     json_object_object_add(codes, "disciplines",
                            codes_json(tx, TAXO_DISCIPLINE, &r->disciplines));
     json_object_object_add(o, "codes", codes);
+    if (r->evidence > 0) {
+        /* a need's: below 1 it says too little to match well */
+        json_object_object_add(o, "evidence", num(r->evidence));
+        json_object_object_add(o, "thin", json_object_new_boolean(r->evidence < 1));
+    }
     for (size_t i = 0; i < r->n; i++) {
         const struct match_entry *e = &r->v[i];
         json_object *m = json_object_new_object();

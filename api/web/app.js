@@ -147,6 +147,9 @@ const KX = (() => {
     open_only: ['只看开放需求', 'Open needs only'],
     need_closed_note: ['该需求已关闭，不再推荐合作方。', 'This need is closed: no partners are proposed.'],
     no_matches_why: ['内容太少、没有相关的开放需求或合作方，或服务容量已满（容量为 0）。', 'too little to match on, nothing open that fits, or no capacity left (capacity 0).'],
+    thin_need: ['这项需求的描述过于简略，可匹配的信息太少，匹配度已按比例降低，推荐仅供参考。补充现状、技术指标和行业或学科代码后会更准确。',
+                'This need says too little to match well: its scores are scaled down and the partners are only a hint. Describe the situation, the targets and the industry or discipline codes to match better.'],
+    thin_badge: ['描述简略', 'thin need'],
     kpi_defs: ['对接：当前未婉拒的需求—合作方对数；签约：曾到达“已签约”阶段的对数，与漏斗最后一级相同；漏斗每级为曾到达该阶段的对数。',
                'Matches: need–partner pairs not declined now. Agreements: pairs that ever reached "agreement signed", the funnel\'s last step. Each funnel step counts the pairs that ever reached it.'],
     declined_n: ['已婉拒:', 'Declined: '],
@@ -499,6 +502,13 @@ const KX = (() => {
       box.append(el('p', {class: 'empty', text: t('no_matches') + (lang === 'en' ? '. ' : '：') + t('no_matches_why')}));
       return;
     }
+    /* A thin need (evidence below 1: too few informative words and codes)
+     * has its scores scaled down by the server; say so, once when every
+     * match is of thin needs (a need's own view), per match otherwise. */
+    const thin = (m) => m.why && m.why.evidence !== undefined && m.why.evidence < 1;
+    const allThin = matches.every(thin);
+    if (allThin)
+      box.append(el('p', {class: 'note thin-note', text: t('thin_need')}));
     box.append(legend());
     const ol = el('ol', {class: 'matches'});
     matches.forEach((m, i) => {
@@ -507,6 +517,7 @@ const KX = (() => {
         el('span', {class: 'kind k-' + m.kind}, kindName(m.kind)),
         el('strong', {class: 'm-name'}, m.name || m.key),
         m.org ? el('span', {class: 'org'}, m.org) : null,
+        thin(m) && !allThin ? el('span', {class: 'badge thin', title: t('thin_need')}, t('thin_badge')) : null,
         el('span', {class: 'score', title: t('score')}, String(pct(m.score))));
       const li = el('li', {class: 'match', dataset: {key: m.key}}, head, scoreBar(m.why || {}), whyList(m));
       if (opts && opts.action) {

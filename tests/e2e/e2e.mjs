@@ -213,6 +213,27 @@ await withPage('enterprise posts a need and sees ranked partners', desk, async (
   await page.screenshot({ path: path.join(out, 'enterprise-phone.png'), fullPage: true });
 });
 
+/* A need that says little gets lower scores than a detailed one on the
+ * same subject, and the page says it is too thin (issue 18 item 13). */
+await withPage('a thin need is scored lower and says so', desk, async (page) => {
+  const auth = { Authorization: `Bearer ${tokens.enterprise}`, 'Content-Type': 'application/json' };
+  const r = await page.request.post(`${base}/v1/needs`, { headers: auth,
+    data: { name: '测试需求1', text: '冬枣保鲜' } });
+  assert(r.status() === 201, `POST a thin need: ${r.status()}`);
+  const thin = await r.json();
+  const top = async (id) => (await (await page.request.get(`${base}/v1/needs/${id}/matches?top=5`,
+    { headers: auth })).json());
+  const t1 = await top(thin.id);
+  assert(t1.thin === true && t1.evidence < 1, `the thin need is marked thin: ${t1.thin} ${t1.evidence}`);
+  await login(page, `enterprise.html?need=${thin.id}`, tokens.enterprise);
+  await page.locator('#matches .thin-note').waitFor();
+  const note = await page.locator('#matches .thin-note').textContent();
+  assert(note.includes('过于简略'), `the page says the need is thin: ${note}`);
+  const shown = Number(await page.locator('#matches .score').first().textContent());
+  assert(shown === Math.round(t1.matches[0].score * 100),
+         `the page shows the scaled score: ${shown} vs ${t1.matches[0].score}`);
+});
+
 /* Opening a stored need and saving it unchanged stores what was read:
  * N0003 lies in a township (371603107), below what a county select offers. */
 await withPage('saving an opened need keeps its township and every field', desk, async (page) => {

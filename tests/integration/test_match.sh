@@ -942,6 +942,30 @@ printf '{"need":"%s","judgments":{"expert:X":7}}\n' "$chem_need" > "$WORK/bad_g.
 expect_rc "eval: grade out of range" 3 "$KX" eval --db "$DB" --judgments "$WORK/bad_g.jsonl"
 expect_contains "eval: grade out of range: message" "$OUT" "0..3"
 
+# Saying less never scores higher (issue 18 item 13): a two-word need on
+# 冬枣 gives the partners of the detailed 冬枣 need (N0072) lower scores,
+# says it is thin, and every detailed need of the dataset is not.
+thin=$("$KX" match --db "$DB" --json --top 10 --text "测试需求1 冬枣保鲜" 2>&1)
+full=$("$KX" match --db "$DB" --json --top 10 need:N0072 2>&1)
+expect_eq "a thin need scores below the detailed one, and says so" "$(python3 -c '
+import json, sys
+t, f = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+fs = {m["key"]: m["score"] for m in f["matches"]}
+common = [m for m in t["matches"] if m["key"] in fs]
+bad = []
+if not t["thin"] or not 0 < t["evidence"] < 1: bad.append("thin %s %s" % (t["thin"], t["evidence"]))
+if f["thin"] or f["evidence"] != 1: bad.append("detailed need thin")
+if len(common) < 2: bad.append("only %d partners in common" % len(common))
+bad += ["%s: %.3f thin vs %.3f detailed" % (m["key"], m["score"], fs[m["key"]]) for m in common if m["score"] >= fs[m["key"]]]
+w = t["matches"][0]["why"]
+if abs(sum(w["components"].values()) - t["matches"][0]["score"]) > 1e-3: bad.append("parts do not sum to the score")
+print("; ".join(bad) or "ok")' "$thin" "$full")" ok
+thick=0
+for n in $(python3 -c 'import json,sys; [print("need:" + r["id"]) for r in map(json.loads, open(sys.argv[1])) if r.get("status", "open") == "open"]' "$DATA/needs.jsonl"); do
+    "$KX" match --db "$DB" --json --top 1 "$n" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["evidence"] == 1 else 1)' && thick=$((thick + 1))
+done
+expect_eq "every open need of the dataset gives enough to match on" "$thick" "$(python3 -c 'import json,sys; print(sum(json.loads(l).get("status", "open") == "open" for l in open(sys.argv[1])))' "$DATA/needs.jsonl")"
+
 JUDG="$SRC/datasets/eval/judgments.jsonl"
 if [ -f "$JUDG" ]; then
     # the default path is relative to the source tree

@@ -577,7 +577,7 @@ static void test_society_profile(void)
     X(region_township) X(region_county) X(region_city) X(region_province)   \
     X(region_elsewhere) X(profile_academician) X(profile_senior)            \
     X(profile_associate) X(profile_other) X(society_member)                 \
-    X(result_trl_share) X(q_boost_df)
+    X(result_trl_share) X(q_boost_df) X(thin_evidence)
 #define CONFIG_INTS(X) X(q_max_terms) X(q_boost_min) X(rf_docs) X(rf_terms) X(pool) X(per_org)
 
 static const char *const config_keys[] = {
