@@ -45,7 +45,8 @@ struct kx_error {
 /* Clears e (NULL allowed). */
 void kx_error_clear(struct kx_error *e);
 
-/* Sets e->field and a printf-style e->msg; returns st so callers can
+/* Sets e->field and a printf-style e->msg, each cut (if too long) where a
+ * UTF-8 character starts; returns st so callers can
  * `return kx_error_set(err, KX_BADINPUT, "region", "...")`. NULL e allowed. */
 enum kx_status kx_error_set(struct kx_error *e, enum kx_status st,
                             const char *field, const char *fmt, ...)

@@ -37,17 +37,40 @@ void kx_error_clear(struct kx_error *e)
         memset(e, 0, sizeof *e);
 }
 
+/* s was cut to len bytes by a buffer too small for it: drops a UTF-8
+ * character the cut split, so that a long field or message stays text
+ * (the server sends both in JSON). */
+static void cut_whole(char *s, size_t len)
+{
+    size_t i = len, need;
+    unsigned char c;
+
+    while (i > 0 && len - i < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0)
+        return;
+    c = (unsigned char)s[i - 1];
+    need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (len - (i - 1) < need)
+        s[i - 1] = '\0';
+}
+
 enum kx_status kx_error_set(struct kx_error *e, enum kx_status st,
                             const char *field, const char *fmt, ...)
 {
     va_list ap;
+    int n;
 
     if (!e)
         return st;
-    snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+    n = snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+    if (n >= (int)sizeof e->field)
+        cut_whole(e->field, sizeof e->field - 1);
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof e->msg)
+        cut_whole(e->msg, sizeof e->msg - 1);
     return st;
 }
 

@@ -25,6 +25,7 @@ static const char *const dbi_names[DBI_LAST] = {
     [STORE_META] = "meta",         [STORE_TOKENS] = "tokens",
     [STORE_AUDIT] = "audit",       [STORE_PIPELINE] = "pipeline",
     [STORE_OUTBOX] = "outbox",     [STORE_DIGEST] = "digest",
+    [STORE_USERS] = "users",       [STORE_SESSIONS] = "sessions",
     [DBI_RECORDS] = "records",     [DBI_POSTINGS] = "postings",
     [DBI_CHANGES] = "changes",     [DBI_PROFILES] = "profiles",
 };
@@ -34,6 +35,7 @@ struct store {
     MDB_dbi dbi[DBI_LAST];
     char *dir;
     int has_profiles;  /* the profiles table is complete (meta "profiles") */
+    unsigned missing;  /* 1u << table: absent (read-only, an older directory) */
 };
 
 struct store_txn {
@@ -257,6 +259,11 @@ enum kx_status store_open(const char *dir, unsigned flags, store **out,
         rc = mdb_dbi_open(txn, dbi_names[i], f, &s->dbi[i]);
         if (rc == MDB_NOTFOUND && i == DBI_PROFILES)
             continue; /* read-only, written before profiles: parse records */
+        if (rc == MDB_NOTFOUND && (i == STORE_USERS || i == STORE_SESSIONS)) {
+            /* read-only, written before accounts: none to read */
+            s->missing |= 1u << i;
+            continue;
+        }
         if (rc == MDB_NOTFOUND) {
             st = kx_error_set(err, KX_CORRUPT, "",
                               "%s is not a kxmatch data directory "
@@ -446,6 +453,8 @@ enum kx_status store_kv_get(store_txn *t, enum store_table tb,
                             const void *key, size_t klen, const void **val,
                             size_t *vlen)
 {
+    if (t->s->missing & (1u << tb))
+        return KX_NOTFOUND;
     return kv_get(t, t->s->dbi[tb], key, klen, val, vlen);
 }
 
@@ -492,6 +501,8 @@ enum kx_status store_kv_each(store_txn *t, enum store_table tb,
                              const void *prefix, size_t plen, store_kv_fn fn,
                              void *ctx)
 {
+    if (t->s->missing & (1u << tb))
+        return KX_OK;
     return prefix_each(t, t->s->dbi[tb], prefix, plen, fn, ctx);
 }
 
@@ -503,6 +514,8 @@ enum kx_status store_kv_each_before(store_txn *t, enum store_table tb,
     MDB_val k = {blen, (void *)before}, v;
     int rc;
 
+    if (t->s->missing & (1u << tb))
+        return KX_OK;
     rc = mdb_cursor_open(t->txn, t->s->dbi[tb], &cur);
     if (rc)
         return mdb_status(rc, "cursor");
@@ -533,6 +546,9 @@ static enum kx_status dbi_count(store_txn *t, MDB_dbi dbi, size_t *n)
 
 enum kx_status store_kv_count(store_txn *t, enum store_table tb, size_t *n)
 {
+    *n = 0;
+    if (t->s->missing & (1u << tb))
+        return KX_OK;
     return dbi_count(t, t->s->dbi[tb], n);
 }
 

@@ -167,6 +167,8 @@ enum store_table {
     STORE_PIPELINE,   /* brokering pipeline */
     STORE_OUTBOX,     /* digest messages */
     STORE_DIGEST,     /* digest plans, sent pairs, unsubscribes */
+    STORE_USERS,      /* people's accounts (api/core/account.h) */
+    STORE_SESSIONS,   /* their sessions, sign-in links, failed sign-ins */
     STORE_TABLE_LAST
 };
 

@@ -830,7 +830,9 @@ static enum kx_status set_link(struct taxo_ctx *c)
     struct taxo_set *s = c->set;
     size_t i;
 
-    if (s->n < s->cap) {
+    /* not to zero: realloc(p, 0) frees p and returns NULL, which left
+     * s->ents dangling (a file of no codes, then a double free) */
+    if (s->n && s->n < s->cap) {
         struct taxo_entry *ents = realloc(s->ents, s->n * sizeof *ents);
 
         if (ents) {

@@ -126,6 +126,22 @@ static const struct command commands[] = {
      "[--expires ...]\n"
      "       kxmatch token list [--json]\n"
      "       kxmatch token revoke PREFIX | --label TEXT [--all]\n"},
+    {"user", api_cmd_user, "people's accounts and sign-in links",
+     "usage: kxmatch user add --role ROLE [--region CODE | --record KIND:ID] "
+     "--email ADDRESS --name NAME\n"
+     "                        [--password-stdin]\n"
+     "       kxmatch user list [--json]\n"
+     "       kxmatch user disable|enable ID|ADDRESS\n"
+     "       kxmatch user role ID|ADDRESS --role ROLE [--region CODE | "
+     "--record KIND:ID]\n"
+     "       kxmatch user password ID|ADDRESS --password-stdin | --off\n"
+     "       kxmatch user link ID|ADDRESS [--base URL]\n"
+     "Roles: admin; liaison --region CODE (any level, down to a township);\n"
+     "enterprise --record enterprise:ID; expert --record expert:ID or "
+     "academician:ID;\nsociety --record society:ID. Passwords (at least 10 "
+     "characters) are read from\nstandard input and kept as Argon2id hashes. "
+     "`link` prints a one-time sign-in\nURL (15 minutes) under --base, else "
+     "base_url of [organisation].\n"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

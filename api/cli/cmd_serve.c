@@ -102,6 +102,8 @@ int api_cmd_serve(const struct api_common *common, int argc, char **argv)
     so.org_short = api_config_org_short(c.cfg);
     so.from_name = c.cfg->from_name;
     so.base_url = c.cfg->base_url;
+    so.smtp_url = c.cfg->smtp_url;
+    so.mail_from = c.cfg->from;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (api_common_opt(&c, opt))

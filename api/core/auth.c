@@ -22,6 +22,8 @@ static const char *const role_names[API_ROLE_LAST] = {
     [API_ROLE_ENTERPRISE] = "enterprise",
     [API_ROLE_LIAISON] = "liaison",
     [API_ROLE_ADMIN] = "admin",
+    [API_ROLE_EXPERT] = "expert",
+    [API_ROLE_SOCIETY] = "society",
 };
 
 const char *api_role_name(enum api_role r)
@@ -92,6 +94,12 @@ static json_object *principal_json(const struct api_principal *p)
                                json_object_new_string(p->enterprise));
     if (p->role == API_ROLE_LIAISON)
         json_object_object_add(o, "region", json_object_new_string(p->region));
+    if (p->record[0])
+        json_object_object_add(o, "record", json_object_new_string(p->record));
+    if (p->user[0]) {
+        json_object_object_add(o, "user", json_object_new_string(p->user));
+        json_object_object_add(o, "name", json_object_new_string(p->name));
+    }
     if (p->label[0])
         json_object_object_add(o, "label", json_object_new_string(p->label));
     json_object_object_add(o, "created", json_object_new_string(p->created));
@@ -134,6 +142,9 @@ static enum kx_status principal_parse(const void *val, size_t len,
     copy_str(o, "id", p->id, sizeof p->id);
     copy_str(o, "enterprise", p->enterprise, sizeof p->enterprise);
     copy_str(o, "region", p->region, sizeof p->region);
+    copy_str(o, "record", p->record, sizeof p->record);
+    copy_str(o, "user", p->user, sizeof p->user);
+    copy_str(o, "name", p->name, sizeof p->name);
     copy_str(o, "label", p->label, sizeof p->label);
     copy_str(o, "created", p->created, sizeof p->created);
     copy_str(o, "expires", p->expires, sizeof p->expires);
@@ -173,6 +184,13 @@ enum kx_status api_token_create(store *st, const taxo *tx,
                                 p->region);
         break;
     case API_ROLE_ADMIN:
+        break;
+    case API_ROLE_EXPERT:
+    case API_ROLE_SOCIETY:
+        if (!p->user[0]) /* a partner's token comes from its account */
+            return kx_error_set(err, KX_BADINPUT, "role",
+                                "an %s token is created by the account it "
+                                "belongs to", api_role_name(p->role));
         break;
     default:
         return kx_error_set(err, KX_BADINPUT, "role",
@@ -519,6 +537,12 @@ enum kx_status api_need_access(store_txn *t, const taxo *tx,
             enterprise_within(t, tx, r->enterprise, p->region))
             return KX_OK;
         break;
+    case API_ROLE_EXPERT:
+    case API_ROLE_SOCIETY:
+        /* a partner reads what is published: the needs proposed to it */
+        if (!confidential)
+            return KX_OK;
+        break;
     default:
         break;
     }
@@ -589,12 +613,18 @@ enum kx_status api_audit_append(store_txn *t, const struct api_principal *p,
         k[8 + i] = (unsigned char)(seq >> (24 - 8 * i));
     api_time_iso(when, sizeof when);
     json_object_object_add(o, "who", json_object_new_string(p->id));
+    if (p->user[0]) { /* the person, and the token (p->id) if one was used */
+        json_object_object_add(o, "user", json_object_new_string(p->user));
+        json_object_object_add(o, "name", json_object_new_string(p->name));
+    }
     json_object_object_add(o, "role",
                            json_object_new_string(api_role_name(p->role)));
     if (p->role == API_ROLE_ENTERPRISE)
         json_object_object_add(o, "scope", json_object_new_string(p->enterprise));
     else if (p->role == API_ROLE_LIAISON)
         json_object_object_add(o, "scope", json_object_new_string(p->region));
+    else if (p->record[0])
+        json_object_object_add(o, "scope", json_object_new_string(p->record));
     json_object_object_add(o, "when", json_object_new_string(when));
     json_object_object_add(o, "what", json_object_new_string(what));
     json_object_object_add(o, "key", json_object_new_string(key ? key : ""));

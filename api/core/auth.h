@@ -6,8 +6,15 @@
  *               public profiles of partners, never their e-mail addresses;
  *   liaison     sees the needs whose region (or whose enterprise's region)
  *               lies in its region, every partner, and runs the pipeline;
- *   admin       everything, and the audit log.
+ *   admin       everything, and the audit log;
+ *   expert      a person linked to their expert or academician record:
+ *               edits that record, sees and answers the needs proposed to
+ *               them and reads public needs;
+ *   society     a society's contact, linked to the society's record: the
+ *               same for the society.
  * A confidential need is seen only by its own enterprise and by admins.
+ * People sign in to accounts (account.h); an account's role and scope
+ * become the principal of its sessions and of the tokens it creates.
  */
 #ifndef API_AUTH_H
 #define API_AUTH_H
@@ -31,6 +38,8 @@ enum api_role {
     API_ROLE_ENTERPRISE,
     API_ROLE_LIAISON,
     API_ROLE_ADMIN,
+    API_ROLE_EXPERT,
+    API_ROLE_SOCIETY,
     API_ROLE_LAST
 };
 
@@ -38,9 +47,16 @@ enum api_role {
 #define API_R_ENTERPRISE (1u << API_ROLE_ENTERPRISE)
 #define API_R_LIAISON (1u << API_ROLE_LIAISON)
 #define API_R_ADMIN (1u << API_ROLE_ADMIN)
+#define API_R_EXPERT (1u << API_ROLE_EXPERT)
+#define API_R_SOCIETY (1u << API_ROLE_SOCIETY)
+/* The roles of the pages that search and match (not experts, societies). */
 #define API_R_ANY (API_R_ENTERPRISE | API_R_LIAISON | API_R_ADMIN)
+/* A partner's own account: expert, academician or society. */
+#define API_R_PARTNER (API_R_EXPERT | API_R_SOCIETY)
+#define API_R_PEOPLE (API_R_ANY | API_R_PARTNER)
 
-/* "enterprise", "liaison", "admin" ("" for none). Static. */
+/* "enterprise", "liaison", "admin", "expert", "society" ("" for none).
+ * Static. */
 const char *api_role_name(enum api_role r);
 /* The role named s, or API_ROLE_NONE. */
 enum api_role api_role_parse(const char *s);
@@ -54,6 +70,11 @@ struct api_principal {
     char id[API_TOKEN_ID_LEN + 1]; /* token id, or "cli" */
     char enterprise[KX_KEY_MAX];   /* enterprise role: "enterprise:ID" */
     char region[16];               /* liaison role: GB/T 2260 code */
+    char record[KX_KEY_MAX];       /* expert role: "expert:ID" or
+                                      "academician:ID"; society role:
+                                      "society:ID" */
+    char user[16];                 /* the account acting, "" for none */
+    char name[128];                /* its display name */
     char label[64];                /* free text given at creation */
     char created[32];              /* ISO 8601 UTC */
     char expires[32];              /* ISO 8601 UTC, "" if it never does */

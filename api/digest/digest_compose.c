@@ -3,12 +3,14 @@
  * RFC 5322 / MIME multipart/alternative. */
 #include "config.h"
 #include "digest_int.h"
+#include "answer.h"
 #include "util.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- loading ------------------------------------------------------------ */
 
@@ -275,6 +277,12 @@ struct body {
     const char *unsub;            /* the recipient's unsubscribe link */
     const char *page;             /* the recipient's web page */
     const char *from_name;        /* who signs the greeting */
+    const char *recipient;
+    /* one-click answers (answer.h): the signing key, if there is one, and
+     * whether this copy may carry them (not a preview for someone else) */
+    unsigned char answer_key[API_ANSWER_KEY_LEN];
+    int answers;
+    long long answers_expire;
 };
 
 static const char *kind_label(const char *key)
@@ -309,7 +317,8 @@ static const char *stage_label(const char *stage)
  * enterprise.html, liaisons liaison.html, everyone else the front page)
  * with ?need=ID or ?partner=KIND:ID, which the page can open. Keep in step
  * with api/web. */
-static void link_of(struct body *b, const char *key, char *buf, size_t n)
+static void link_of(struct body *b, const char *key, const char *ctx_need,
+                    char *buf, size_t n)
 {
     const char *colon = strchr(key, ':');
 
@@ -318,6 +327,9 @@ static void link_of(struct body *b, const char *key, char *buf, size_t n)
     else if (strncmp(key, "need:", 5) == 0)
         snprintf(buf, n, "%.*s/%s?need=%s", (int)b->base_len, b->base,
                  b->page, colon + 1);
+    else if (ctx_need) /* an enterprise's partner, on its need's page */
+        snprintf(buf, n, "%.*s/%s?need=%s&partner=%s", (int)b->base_len,
+                 b->base, b->page, strchr(ctx_need, ':') + 1, key);
     else
         snprintf(buf, n, "%.*s/%s?partner=%s", (int)b->base_len, b->base,
                  b->page, key);
@@ -386,7 +398,8 @@ static void list_end(struct body *b)
 
 /* "N. title" linked, then detail lines. */
 static void item(struct body *b, size_t num, const char *title,
-                 const char *url, const char *const *lines, size_t nlines)
+                 const char *url, const char *const *lines, size_t nlines,
+                 const char *answer)
 {
     kx_buf_printf(&b->text, "%zu. %s\n", num, title);
     kx_buf_puts(&b->html, "<li style=\"margin-bottom:10px\"><a href=\"");
@@ -403,23 +416,46 @@ static void item(struct body *b, size_t num, const char *title,
         kx_buf_puts(&b->html, "</span>");
     }
     kx_buf_printf(&b->text, "   详情：%s\n", url);
+    if (answer) {
+        kx_buf_printf(&b->text, "   一键回复（有意向 / 不合适）：%s\n", answer);
+        kx_buf_puts(&b->html, "<br><a href=\"");
+        kx_buf_html(&b->html, answer);
+        kx_buf_puts(&b->html, "\">一键回复：有意向 / 不合适</a>");
+    }
     kx_buf_puts(&b->html, "</li>\n");
 }
 
-/* A need as an item: name, enterprise, region, score. */
+/* The one-click answer link of (need, partner) for this recipient into
+ * buf; 0 if this copy carries none. */
+static int answer_of(struct body *b, const char *need, const char *partner,
+                     char *buf, size_t n)
+{
+    char tok[API_ANSWER_TOKEN_MAX];
+
+    if (!b->answers || !partner ||
+        api_answer_sign(b->answer_key, need, partner, b->recipient,
+                        b->answers_expire, tok) != KX_OK)
+        return 0;
+    snprintf(buf, n, "%.*s/answer.html#t=%s", (int)b->base_len, b->base, tok);
+    return 1;
+}
+
+/* A need as an item: name, enterprise, region, score; with partner, the
+ * link that answers the proposal (need, partner). */
 static void need_item(struct body *b, size_t num, const char *need,
-                      double score, const char *extra)
+                      double score, const char *extra, const char *partner)
 {
     json_object *o = api_digest_record(b->t, need);
     const char *nm = api_digest_str(o, "name");
     const char *ent = api_digest_str(o, "enterprise");
-    char ename[256] = "", reg[128], url[512], l1[512], l3[64];
+    char ename[256] = "", reg[128], url[512], l1[512], l3[64], ans[1024];
     const char *lines[4];
+    int has_answer = answer_of(b, need, partner, ans, sizeof ans);
 
     if (ent)
         name_of(b, ent, ename, sizeof ename);
     region_name(b, api_digest_str(o, "region"), reg, sizeof reg);
-    link_of(b, need, url, sizeof url);
+    link_of(b, need, NULL, url, sizeof url);
     snprintf(l1, sizeof l1, "提出单位：%s%s%s", ename[0] ? ename : "—",
              reg[0] ? "（" : "", reg[0] ? reg : "");
     if (reg[0])
@@ -429,14 +465,14 @@ static void need_item(struct body *b, size_t num, const char *need,
     lines[0] = l1;
     lines[1] = extra ? extra : "";
     lines[2] = score >= 0 ? l3 : "";
-    item(b, num, nm ? nm : need, url, lines, 3);
+    item(b, num, nm ? nm : need, url, lines, 3, has_answer ? ans : NULL);
     json_object_put(o);
 }
 
 /* A partner as an item: name, kind, organisation and title (never an
  * address), score. */
-static void partner_item(struct body *b, size_t num, const char *partner,
-                         double score)
+static void partner_item(struct body *b, size_t num, const char *need,
+                         const char *partner, double score)
 {
     json_object *o = api_digest_record(b->t, partner);
     const char *nm = api_digest_str(o, "name");
@@ -448,7 +484,7 @@ static void partner_item(struct body *b, size_t num, const char *partner,
 
     if (owner)
         name_of(b, owner, oname, sizeof oname);
-    link_of(b, partner, url, sizeof url);
+    link_of(b, partner, need, url, sizeof url);
     snprintf(l1, sizeof l1, "%s%s%s%s%s%s%s", kind_label(partner),
              org ? " · " : "", org ? org : "", title ? " " : "",
              title ? title : "", owner ? " · 成果持有：" : "",
@@ -457,7 +493,7 @@ static void partner_item(struct body *b, size_t num, const char *partner,
     snprintf(l2, sizeof l2, "匹配度：%.0f%%", score * 100);
     lines[0] = l1;
     lines[1] = l2;
-    item(b, num, nm ? nm : partner, url, lines, 2);
+    item(b, num, nm ? nm : partner, url, lines, 2, NULL);
     json_object_put(o);
 }
 
@@ -586,7 +622,16 @@ static size_t need_list(struct body *b, const struct dplan *p,
             kx_buf_puts(&extra, extra.n ? "；" : "");
             kx_buf_puts(&extra, mem.p);
         }
-        need_item(b, ++num, x->need, x->score, extra.n ? extra.p : NULL);
+        /* the answer is the recipient's own where the need was proposed
+         * to them, else for the best of their results or members */
+        for (c = a; c < k->n; c++)
+            if (strcmp(p->pairs[k->v[c]].need, x->need) == 0 &&
+                strcmp(p->pairs[k->v[c]].partner, who) == 0)
+                break;
+        need_item(b, ++num, x->need, x->score, extra.n ? extra.p : NULL,
+                  c < k->n ? who
+                  : strncmp(x->partner, "result:", 7) == 0 ? x->partner
+                                                           : NULL);
         kx_buf_free(&res);
         kx_buf_free(&mem);
         kx_buf_free(&extra);
@@ -721,7 +766,7 @@ static void write_body(struct body *b, const struct dplan *p,
             if (pk.n) {
                 char nn[256], url[512];
                 name_of(b, p->pairs[i].need, nn, sizeof nn);
-                link_of(b, p->pairs[i].need, url, sizeof url);
+                link_of(b, p->pairs[i].need, NULL, url, sizeof url);
                 snprintf(line, sizeof line, "需求：%s", nn);
                 heading(b, line);
                 kx_buf_printf(&b->text, "需求页面：%s\n\n", url);
@@ -731,7 +776,8 @@ static void write_body(struct body *b, const struct dplan *p,
                 pick_sort(p, &pk);
                 list_begin(b);
                 for (size_t k = 0; k < pk.n; k++)
-                    partner_item(b, k + 1, p->pairs[pk.v[k]].partner,
+                    partner_item(b, k + 1, p->pairs[i].need,
+                                 p->pairs[pk.v[k]].partner,
                                  p->pairs[pk.v[k]].score);
                 list_end(b);
                 needs++;
@@ -780,7 +826,7 @@ static void write_body(struct body *b, const struct dplan *p,
                 if (!p->news[i].confidential &&
                     api_digest_region_in(p->news[i].region, region) &&
                     k++ < LIAISON_MAX_ITEMS)
-                    need_item(b, k, p->news[i].need, -1, NULL);
+                    need_item(b, k, p->news[i].need, -1, NULL, NULL);
             list_end(b);
             more(b, k);
             if (conf) {
@@ -810,7 +856,7 @@ static void write_body(struct body *b, const struct dplan *p,
                                     p->pairs[q].score * 100);
                     }
                     char *ws = kx_buf_take(&who);
-                    need_item(b, k, p->pairs[i].need, -1, ws ? ws : "");
+                    need_item(b, k, p->pairs[i].need, -1, ws ? ws : "", NULL);
                     free(ws);
                 }
                 kx_buf_free(&who);
@@ -832,7 +878,7 @@ static void write_body(struct body *b, const struct dplan *p,
                 snprintf(extra, sizeof extra, "%s（%s）：%s %.10s", pn,
                          kind_label(p->moves[i].partner),
                          stage_label(p->moves[i].stage), p->moves[i].updated);
-                need_item(b, k, p->moves[i].need, -1, extra);
+                need_item(b, k, p->moves[i].need, -1, extra, NULL);
             }
             list_end(b);
             more(b, k);
@@ -971,7 +1017,19 @@ enum kx_status api_dmsg_compose(store_txn *t, const taxo *tx,
     b.unsub = unsub;
     b.page = strncmp(recipient, "enterprise:", 11) == 0 ? "enterprise.html"
              : strncmp(recipient, "liaison:", 8) == 0   ? "liaison.html"
-                                                        : "";
+                                                        : "expert.html";
+    b.recipient = recipient;
+    /* A preview for someone else carries no answer links: they would
+     * answer in the recipient's name. */
+    b.answers = strcmp(token, API_DIGEST_TOKEN_REDACTED) != 0 &&
+                api_answer_key_get(t, b.answer_key) == KX_OK;
+    {   /* from the end of the digest's week: composing stays repeatable */
+        int y, mo, d;
+        long days = api_digest_week_parse(p->week, &y, &mo, &d, NULL) == KX_OK
+                        ? api_digest_days_from_civil(y, mo, d) + 7
+                        : (long)(time(NULL) / 86400);
+        b.answers_expire = ((long long)days + API_ANSWER_DAYS) * 86400LL;
+    }
     write_body(&b, p, recipient, name[0] ? name : recipient, &w, subject,
                sizeof subject, &items);
     if (items == 0) {

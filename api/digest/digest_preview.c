@@ -3,6 +3,7 @@
  * through the API, the same message without the recipient's unsubscribe
  * token and without the needs they may not read. */
 #include "digest_int.h"
+#include "answer.h"
 
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -74,20 +75,35 @@ static enum kx_status viewer_compose(store_txn *t, const taxo *tx,
     return s;
 }
 
-/* s with the value of every "token=" parameter replaced by
+/* s with the value of every "token=" parameter (unsubscribe links) and
+ * of every "#t=" fragment (one-click answer links, answer.h) replaced by
  * API_DIGEST_TOKEN_REDACTED, or NULL if out of memory. Any token, not only
  * the recipient's current one: an old message may carry an older one. */
 static char *redact(const char *s)
 {
-    static const char param[] = "token=";
+    static const struct {
+        const char *param, *chars;
+    } kinds[] = {{"token=", "0123456789abcdefABCDEF"},
+                 {"#t=", "0123456789abcdef."}};
     struct kx_buf b = {0};
-    const char *at;
 
-    while ((at = strstr(s, param))) {
-        at += sizeof param - 1;
+    for (;;) {
+        const char *at = NULL;
+        size_t k = 0;
+
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+            const char *f = strstr(s, kinds[i].param);
+            if (f && (!at || f < at)) {
+                at = f;
+                k = i;
+            }
+        }
+        if (!at)
+            break;
+        at += strlen(kinds[k].param);
         kx_buf_add(&b, s, (size_t)(at - s));
         kx_buf_puts(&b, API_DIGEST_TOKEN_REDACTED);
-        s = at + strspn(at, "0123456789abcdefABCDEF");
+        s = at + strspn(at, kinds[k].chars);
     }
     kx_buf_puts(&b, s);
     return kx_buf_take(&b);
@@ -155,6 +171,11 @@ enum kx_status api_digest_preview(store *st, const taxo *tx,
                             "\"%s\" is not a recipient key (kind:id or "
                             "liaison:REGION)", recipient ? recipient : "");
     api_digest_outbox_key(key, sizeof key, week, recipient);
+    {   /* the key of the answer links, so that the preview shows what will
+         * be sent; a store opened read-only shows it without them */
+        unsigned char k[API_ANSWER_KEY_LEN];
+        (void)api_answer_key(st, k);
+    }
     if ((s = store_txn_begin(st, 0, &t)) != KX_OK)
         return s;
     s = api_digest_kv_json(t, STORE_OUTBOX, key, &e);

@@ -1,6 +1,7 @@
 /* digest_send.c - the outbox: composing the week's messages into it,
  * delivering them (SMTP or .eml files) and reporting on it. */
 #include "digest_int.h"
+#include "answer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,6 +70,13 @@ enum kx_status api_digest_compose(store *st, const taxo *tx,
     memset(&p, 0, sizeof p);
     if ((s = api_digest_week_pick(week_in, week, err)) != KX_OK)
         return s;
+    /* The key of the one-click answer links, made before the first. */
+    {
+        unsigned char k[API_ANSWER_KEY_LEN];
+        if ((s = api_answer_key(st, k)) != KX_OK)
+            return kx_error_set(err, s, "", "the answer links' key: %s",
+                                kx_status_str(s));
+    }
     if (!record_email_valid(from))
         return kx_error_set(err, KX_BADINPUT, "from",
                             "\"%s\" is not a plain e-mail address", from);

@@ -246,12 +246,6 @@ static enum kx_status check_enterprise(store_txn *t, const struct kx_record *rec
     return KX_OK;
 }
 
-/* What a write checks first, inside its write transaction. Sets *same when
- * the write would store exactly what is stored (a retried POST). */
-typedef enum kx_status (*need_check_fn)(struct api_req *r, store_txn *t,
-                                        struct kx_record *rec, int *same,
-                                        struct kx_error *err);
-
 /* Stores rec as one unit: in one LMDB transaction the check, the record
  * with its postings, profile and change-log entry, and the audit entry
  * `what`; then Xapian follows. A Xapian failure does not undo an
@@ -259,10 +253,10 @@ typedef enum kx_status (*need_check_fn)(struct api_req *r, store_txn *t,
  * index lags, and the next write or the server's follower catches up.
  * rec stays the caller's. *indexed gets whether Xapian holds the change;
  * *same whether nothing needed writing. */
-static enum kx_status need_store(struct api_req *r, struct kx_record *rec,
-                                 need_check_fn check, const char *what,
-                                 int *indexed, int *same,
-                                 struct kx_error *err)
+enum kx_status api_record_store(struct api_req *r, struct kx_record *rec,
+                                api_record_check_fn check, const char *what,
+                                int *indexed, int *same,
+                                struct kx_error *err)
 {
     enum store_change ch = STORE_UNCHANGED;
     store_txn *t = NULL;
@@ -278,7 +272,8 @@ static enum kx_status need_store(struct api_req *r, struct kx_record *rec,
     }
     if ((st = check(r, t, rec, same, err)) != KX_OK || *same)
         goto out;
-    if (!rec->deleted && (st = check_enterprise(t, rec, err)) != KX_OK)
+    if (rec->kind == KX_KIND_NEED && !rec->deleted &&
+        (st = check_enterprise(t, rec, err)) != KX_OK)
         goto out;
     if ((st = idx_stage(r->srv->x, t, rec, &ch)) != KX_OK ||
         (ch != STORE_UNCHANGED &&
@@ -304,14 +299,14 @@ out:
 
 /* POST and PUT: store, and reply with the need and its matches. */
 static enum MHD_Result need_write(struct api_req *r, struct kx_record *rec,
-                                  need_check_fn check, const char *what,
+                                  api_record_check_fn check, const char *what,
                                   unsigned http, struct kx_error *err)
 {
     enum MHD_Result ret;
     int indexed, same;
     enum kx_status st;
 
-    st = need_store(r, rec, check, what, &indexed, &same, err);
+    st = api_record_store(r, rec, check, what, &indexed, &same, err);
     ret = st != KX_OK ? api_reply_kx(r, st, err)
                       : reply_written(r, same ? 200 : http, rec, !same,
                                       indexed);
@@ -459,7 +454,7 @@ enum MHD_Result api_route_need_delete(struct api_req *r)
     st = record_from_json(o, r->srv->tx, &del, &err);
     json_object_put(o);
     if (st == KX_OK)
-        st = need_store(r, del, check_writable, "need.delete", &indexed,
+        st = api_record_store(r, del, check_writable, "need.delete", &indexed,
                         &same, &err);
     record_free(del);
     if (st != KX_OK)

@@ -23,6 +23,7 @@ static const struct {
     int rank;
 } stages[] = {
     {"shortlisted", 1},
+    {"interested", 1},   /* the partner answered a proposal: interested */
     {"contacted", 2},
     {"declined", 0},
     {"agreement_signed", 3},
@@ -147,16 +148,99 @@ static enum kx_status check_body(json_object *o, const char **need,
                             "result: key, got \"%.70s\"", *partner);
     if (!*stage)
         return kx_error_set(err, KX_BADINPUT, "stage",
-                            "missing: shortlisted, contacted, declined or "
-                            "agreement_signed");
+                            "missing: shortlisted, interested, contacted, "
+                            "declined or agreement_signed");
     if (api_stage_rank(*stage) < 0)
         return kx_error_set(err, KX_BADINPUT, "stage",
-                            "expected shortlisted, contacted, declined or "
-                            "agreement_signed, got \"%.40s\"", *stage);
+                            "expected shortlisted, interested, contacted, "
+                            "declined or agreement_signed, got \"%.40s\"",
+                            *stage);
     if (*note && strlen(*note) > NOTE_MAX)
         return kx_error_set(err, KX_TOOLARGE, "note",
                             "the note is longer than %d bytes", NOTE_MAX);
     return KX_OK;
+}
+
+enum kx_status api_pipeline_move(store *sto, const struct api_principal *who,
+                                 const char *nk, const char *pk,
+                                 const char *stage, const char *note,
+                                 json_object **entry, int *created)
+{
+    store_txn *t = NULL;
+    json_object *e = NULL, *hist, *h;
+    const char *v;
+    char key[2 * KX_KEY_MAX + 2], when[32];
+    size_t vlen;
+    enum kx_status st;
+
+    *entry = NULL;
+    *created = 0;
+    snprintf(key, sizeof key, "%s %s", nk, pk);
+    api_time_iso(when, sizeof when);
+    if ((st = store_txn_begin(sto, 1, &t)) != KX_OK)
+        goto fail;
+    st = store_kv_get(t, STORE_PIPELINE, key, strlen(key), (const void **)&v,
+                      &vlen);
+    if (st == KX_OK) {
+        json_tokener *tok = json_tokener_new();
+        e = tok ? json_tokener_parse_ex(tok, v, (int)vlen) : NULL;
+        json_tokener_free(tok);
+    } else if (st != KX_NOTFOUND) {
+        goto fail;
+    }
+    if (!e || !json_object_is_type(e, json_type_object)) {
+        json_object_put(e);
+        e = json_object_new_object();
+        json_object_object_add(e, "need", json_object_new_string(nk));
+        json_object_object_add(e, "partner", json_object_new_string(pk));
+        json_object_object_add(e, "created", json_object_new_string(when));
+        *created = 1;
+    }
+    json_object_object_add(e, "stage", json_object_new_string(stage));
+    /* "note" is this move's note: a move without one must not show the
+     * previous move's as its own (history keeps every note). */
+    if (note)
+        json_object_object_add(e, "note", json_object_new_string(note));
+    else
+        json_object_object_del(e, "note");
+    json_object_object_add(e, "updated", json_object_new_string(when));
+    json_object_object_add(e, "by", json_object_new_string(who->id));
+    if (who->name[0])
+        json_object_object_add(e, "by_name", json_object_new_string(who->name));
+    else
+        json_object_object_del(e, "by_name");
+    if (!json_object_object_get_ex(e, "history", &hist) ||
+        !json_object_is_type(hist, json_type_array)) {
+        hist = json_object_new_array();
+        json_object_object_add(e, "history", hist);
+    }
+    h = json_object_new_object();
+    json_object_object_add(h, "stage", json_object_new_string(stage));
+    json_object_object_add(h, "when", json_object_new_string(when));
+    json_object_object_add(h, "by", json_object_new_string(who->id));
+    if (who->name[0])
+        json_object_object_add(h, "by_name", json_object_new_string(who->name));
+    if (note)
+        json_object_object_add(h, "note", json_object_new_string(note));
+    json_object_array_add(hist, h);
+    v = json_object_to_json_string_ext(e, JSON_OUT);
+    {
+        char what[64];
+        snprintf(what, sizeof what, "pipeline.%s", stage);
+        if ((st = store_kv_put(t, STORE_PIPELINE, key, strlen(key), v,
+                               strlen(v))) != KX_OK ||
+            (st = api_audit_append(t, who, what, key)) != KX_OK)
+            goto fail;
+    }
+    if ((st = store_txn_commit(t)) == KX_OK) {
+        *entry = e;
+        return KX_OK;
+    }
+    t = NULL;
+fail:
+    store_txn_abort(t);
+    json_object_put(e);
+    return st;
 }
 
 enum MHD_Result api_route_pipeline_post(struct api_req *r)
@@ -164,10 +248,8 @@ enum MHD_Result api_route_pipeline_post(struct api_req *r)
     struct kx_error err;
     struct kx_record *need = NULL, *partner = NULL;
     store_txn *t = NULL;
-    json_object *o = NULL, *e = NULL, *hist, *h;
-    const char *nk, *pk, *stage, *note, *v;
-    char key[2 * KX_KEY_MAX + 2], when[32];
-    size_t vlen;
+    json_object *o = NULL, *e = NULL;
+    const char *nk, *pk, *stage, *note;
     int created = 0;
     enum kx_status st;
 
@@ -198,60 +280,8 @@ enum MHD_Result api_route_pipeline_post(struct api_req *r)
     if (st != KX_OK)
         goto out;
 
-    snprintf(key, sizeof key, "%s %s", nk, pk);
-    api_time_iso(when, sizeof when);
-    if ((st = store_txn_begin(r->srv->st, 1, &t)) != KX_OK)
-        goto out;
-    st = store_kv_get(t, STORE_PIPELINE, key, strlen(key), (const void **)&v,
-                      &vlen);
-    if (st == KX_OK) {
-        json_tokener *tok = json_tokener_new();
-        e = tok ? json_tokener_parse_ex(tok, v, (int)vlen) : NULL;
-        json_tokener_free(tok);
-    } else if (st != KX_NOTFOUND) {
-        goto out;
-    }
-    if (!e || !json_object_is_type(e, json_type_object)) {
-        json_object_put(e);
-        e = json_object_new_object();
-        json_object_object_add(e, "need", json_object_new_string(nk));
-        json_object_object_add(e, "partner", json_object_new_string(pk));
-        json_object_object_add(e, "created", json_object_new_string(when));
-        created = 1;
-    }
-    json_object_object_add(e, "stage", json_object_new_string(stage));
-    /* "note" is this move's note: a move without one must not show the
-     * previous move's as its own (history keeps every note). */
-    if (note)
-        json_object_object_add(e, "note", json_object_new_string(note));
-    else
-        json_object_object_del(e, "note");
-    json_object_object_add(e, "updated", json_object_new_string(when));
-    json_object_object_add(e, "by", json_object_new_string(r->who.id));
-    if (!json_object_object_get_ex(e, "history", &hist) ||
-        !json_object_is_type(hist, json_type_array)) {
-        hist = json_object_new_array();
-        json_object_object_add(e, "history", hist);
-    }
-    h = json_object_new_object();
-    json_object_object_add(h, "stage", json_object_new_string(stage));
-    json_object_object_add(h, "when", json_object_new_string(when));
-    json_object_object_add(h, "by", json_object_new_string(r->who.id));
-    if (note)
-        json_object_object_add(h, "note", json_object_new_string(note));
-    json_object_array_add(hist, h);
-    v = json_object_to_json_string_ext(e, JSON_OUT);
-    {
-        char what[64];
-        snprintf(what, sizeof what, "pipeline.%s", stage);
-        if ((st = store_kv_put(t, STORE_PIPELINE, key, strlen(key), v,
-                               strlen(v))) != KX_OK ||
-            (st = api_audit_append(t, &r->who, what, key)) != KX_OK)
-            goto out;
-    }
-    st = store_txn_commit(t);
-    t = NULL;
-    if (st != KX_OK)
+    if ((st = api_pipeline_move(r->srv->st, &r->who, nk, pk, stage, note,
+                                &e, &created)) != KX_OK)
         goto out;
     if (store_txn_begin(r->srv->st, 0, &t) == KX_OK)
         add_names(e, t, r->srv->tx);
@@ -322,6 +352,7 @@ static const struct {
     const char *code, *name[L_LAST];
 } csv_names[] = {
     {"shortlisted", {"候选", "shortlisted"}},
+    {"interested", {"有意向", "interested"}},
     {"contacted", {"已联系", "contacted"}},
     {"declined", {"已婉拒", "declined"}},
     {"agreement_signed", {"已签约", "agreement signed"}},

@@ -105,6 +105,24 @@ enum MHD_Result api_route_whoami(struct api_req *r)
         json_object_object_add(o, "region_name", json_object_new_string(
                                                      api_region_name(r->srv->tx, r->who.region)));
     }
+    if (r->who.record[0]) {
+        struct kx_record *e = NULL;
+        json_object_object_add(o, "record",
+                               json_object_new_string(r->who.record));
+        if (store_txn_begin(r->srv->st, 0, &t) == KX_OK &&
+            api_record_load(t, r->who.record, &e, NULL) == KX_OK)
+            json_object_object_add(o, "record_name", json_object_new_string(
+                                                         e->name ? e->name : ""));
+        record_free(e);
+        store_txn_abort(t);
+    }
+    if (r->who.user[0]) { /* a person: their name, and how they came in */
+        json_object_object_add(o, "user", json_object_new_string(r->who.user));
+        json_object_object_add(o, "name", json_object_new_string(r->who.name));
+    }
+    json_object_object_add(o, "session", json_object_new_boolean(r->by_session));
+    if (r->by_session) /* what every write with the cookie sends back */
+        json_object_object_add(o, "csrf", json_object_new_string(r->csrf));
     if (r->who.label[0])
         json_object_object_add(o, "label", json_object_new_string(r->who.label));
     return api_reply_json(r, 200, o);

@@ -84,6 +84,9 @@ static enum MHD_Result reply_send(struct api_req *r, unsigned http,
     if (http == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                 "Bearer realm=\"kxmatch\"");
+    if (r->set_cookie[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE,
+                                r->set_cookie);
     r->http = http;
     ret = MHD_queue_response(r->conn, http, resp);
     MHD_destroy_response(resp);

@@ -3,6 +3,7 @@
  * writer, and the connection limits and deadlines. */
 #include "server.h"
 #include "config.h"
+#include "parse.h"
 #include "reply.h"
 
 #include <errno.h>
@@ -23,7 +24,6 @@
 
 /* A body announced beyond this is refused at once instead of drained. */
 #define DRAIN_MAX (16u << 20)
-#define MAX_SEGS 16
 
 struct route {
     const char *method;
@@ -42,11 +42,34 @@ static const struct route routes[] = {
     {"GET", "/metrics", api_route_metrics, "metrics", 0},
     {"GET", "/v1/openapi.json", api_route_openapi, "openapi", 0},
     {"GET", "/v1/site", api_route_site, "site", 0},
-    {"GET", "/v1/whoami", api_route_whoami, "whoami", API_R_ANY},
-    {"GET", "/v1/taxonomy/*", api_route_taxonomy, "taxonomy", API_R_ANY},
+    {"GET", "/v1/whoami", api_route_whoami, "whoami", API_R_PEOPLE},
+    {"POST", "/v1/session", api_route_session_post, "session_post", 0},
+    {"DELETE", "/v1/session", api_route_session_delete, "session_delete",
+     API_R_PEOPLE},
+    {"POST", "/v1/session/link", api_route_session_link, "session_link", 0},
+    {"POST", "/v1/session/redeem", api_route_session_redeem,
+     "session_redeem", 0},
+    {"POST", "/v1/tokens", api_route_token_post, "token_post", API_R_PEOPLE},
+    {"GET", "/v1/users", api_route_users_list, "users_list", API_R_ADMIN},
+    {"POST", "/v1/users", api_route_users_post, "users_post", API_R_ADMIN},
+    {"PUT", "/v1/users/*", api_route_user_put, "user_put", API_R_ADMIN},
+    {"GET", "/v1/me/record", api_route_me_record_get, "me_record_get",
+     API_R_PARTNER},
+    {"PUT", "/v1/me/record", api_route_me_record_put, "me_record_put",
+     API_R_PARTNER},
+    {"GET", "/v1/me/matches", api_route_me_matches, "me_matches",
+     API_R_PARTNER},
+    {"GET", "/v1/me/proposals", api_route_me_proposals, "me_proposals",
+     API_R_PARTNER},
+    {"POST", "/v1/me/answers", api_route_me_answer, "me_answer",
+     API_R_PARTNER},
+    {"GET", "/v1/answers", api_route_answer_get, "answer_get", 0},
+    {"POST", "/v1/answers", api_route_answer_post, "answer_post", 0},
+    {"GET", "/v1/taxonomy/*", api_route_taxonomy, "taxonomy", API_R_PEOPLE},
     {"GET", "/v1/needs", api_route_needs_list, "needs_list", API_R_ANY},
     {"POST", "/v1/needs", api_route_need_post, "need_post", R_WRITE_NEEDS},
-    {"GET", "/v1/needs/*", api_route_need_get, "need_get", API_R_ANY},
+    {"GET", "/v1/needs/*", api_route_need_get, "need_get",
+     API_R_ANY | API_R_PARTNER},
     {"PUT", "/v1/needs/*", api_route_need_put, "need_put", R_WRITE_NEEDS},
     {"DELETE", "/v1/needs/*", api_route_need_delete, "need_delete",
      R_WRITE_NEEDS},
@@ -193,47 +216,27 @@ const char *api_req_param(struct api_req *r, const char *name)
 
 struct list_ctx {
     const char *name;
-    char *buf;
-    size_t n, used;
-    const char **out;
-    size_t max, count;
+    struct api_list l;
 };
 
 static enum MHD_Result list_one(void *vctx, enum MHD_ValueKind kind,
                                 const char *key, const char *value)
 {
     struct list_ctx *c = vctx;
-    const char *p = value;
 
     (void)kind;
     if (strcmp(key, c->name) != 0 || !value)
         return MHD_YES;
-    while (*p) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-
-        if (len) {
-            if (c->count >= c->max || c->used + len + 1 > c->n) {
-                c->count = c->max + 1;
-                return MHD_NO;
-            }
-            memcpy(c->buf + c->used, p, len);
-            c->buf[c->used + len] = '\0';
-            c->out[c->count++] = c->buf + c->used;
-            c->used += len + 1;
-        }
-        p += len + (comma ? 1 : 0);
-    }
-    return MHD_YES;
+    return api_list_add(&c->l, value) ? MHD_YES : MHD_NO;
 }
 
 size_t api_req_list(struct api_req *r, const char *name, char *buf, size_t n,
                     const char **out, size_t max)
 {
-    struct list_ctx c = {name, buf, n, 0, out, max, 0};
+    struct list_ctx c = {name, {buf, n, 0, out, max, 0}};
 
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, list_one, &c);
-    return c.count;
+    return c.l.count;
 }
 
 struct check_ctx {
@@ -246,31 +249,10 @@ static enum MHD_Result check_one(void *vctx, enum MHD_ValueKind kind,
                                  const char *key, const char *value)
 {
     struct check_ctx *c = vctx;
-    int ok = 0;
 
     (void)kind;
-    for (size_t i = 0; c->allowed && c->allowed[i]; i++)
-        if (strcmp(key, c->allowed[i]) == 0)
-            ok = 1;
-    if (!ok || !text_utf8_valid(key, strlen(key))) {
-        char list[256] = "";
-        for (size_t i = 0; c->allowed && c->allowed[i]; i++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
-                     i ? ", " : "", c->allowed[i]);
-        c->st = kx_error_set(c->err, KX_BADINPUT, "",
-                             "unknown parameter \"%.64s\" (expected %s)",
-                             text_utf8_valid(key, strlen(key)) ? key : "?",
-                             list[0] ? list : "none");
-        snprintf(c->err->field, sizeof c->err->field, "%.63s",
-                 text_utf8_valid(key, strlen(key)) ? key : "?");
-        return MHD_NO;
-    }
-    if (value && !text_utf8_valid(value, strlen(value))) {
-        c->st = kx_error_set(c->err, KX_BADINPUT, key,
-                             "parameter is not valid UTF-8");
-        return MHD_NO;
-    }
-    return MHD_YES;
+    c->st = api_param_check(key, value, c->allowed, c->err);
+    return c->st == KX_OK ? MHD_YES : MHD_NO;
 }
 
 enum kx_status api_req_params_check(struct api_req *r,
@@ -287,57 +269,8 @@ enum kx_status api_req_uint(struct api_req *r, const char *name,
                             unsigned dflt, unsigned lo, unsigned hi,
                             unsigned *out, struct kx_error *err)
 {
-    const char *v = api_req_param(r, name);
-    unsigned long n = 0;
-
-    *out = dflt;
-    if (!v)
-        return KX_OK;
-    if (!*v || strlen(v) > 9 || strspn(v, "0123456789") != strlen(v))
-        return kx_error_set(err, KX_BADINPUT, name,
-                            "expected a whole number %u..%u", lo, hi);
-    n = strtoul(v, NULL, 10);
-    if (n < lo || n > hi)
-        return kx_error_set(err, KX_BADINPUT, name,
-                            "expected a whole number %u..%u, got %lu", lo, hi,
-                            n);
-    *out = (unsigned)n;
-    return KX_OK;
-}
-
-/* 1 if a Content-Type header says JSON: application/json, any case, with
- * no parameter but charset=utf-8. A body without one is refused too:
- * browsers send form types cross-site without asking first, JSON only
- * after a preflight, so this also keeps other sites' forms out. */
-static int json_media_type(const char *ct)
-{
-    static const char want[] = "application/json";
-    const char *p;
-
-    if (!ct || strncasecmp(ct, want, sizeof want - 1) != 0)
-        return 0;
-    p = ct + sizeof want - 1;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (!*p)
-        return 1;
-    if (*p++ != ';')
-        return 0;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (strncasecmp(p, "charset=", 8) != 0)
-        return 0;
-    p += 8;
-    if (*p == '"')
-        p++;
-    if (strncasecmp(p, "utf-8", 5) != 0)
-        return 0;
-    p += 5;
-    if (*p == '"')
-        p++;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    return *p == '\0';
+    return api_param_uint(name, api_req_param(r, name), dflt, lo, hi, out,
+                          err);
 }
 
 enum kx_status api_req_body(struct api_req *r, json_object **out,
@@ -345,67 +278,8 @@ enum kx_status api_req_body(struct api_req *r, json_object **out,
 {
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_TYPE);
-    json_tokener *tok;
-    enum json_tokener_error jerr;
-    json_object *o;
-    size_t end;
 
-    *out = NULL;
-    if (!json_media_type(ct))
-        return kx_error_set(err, KX_UNSUPPORTED, "Content-Type",
-                            "expected Content-Type: application/json "
-                            "(charset utf-8, if any), got %s%.60s%s",
-                            ct ? "\"" : "", ct ? ct : "none", ct ? "\"" : "");
-    if (!r->body || r->blen == 0)
-        return kx_error_set(err, KX_BADINPUT, "body",
-                            "expected a JSON object as the request body");
-    if (!text_utf8_valid(r->body, r->blen))
-        return kx_error_set(err, KX_BADINPUT, "body",
-                            "the body is not valid UTF-8 (or holds NUL)");
-    if (!(tok = json_tokener_new_ex(API_JSON_DEPTH)))
-        return KX_NOMEM;
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    o = json_tokener_parse_ex(tok, r->body, (int)r->blen);
-    jerr = json_tokener_get_error(tok);
-    end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (jerr == json_tokener_continue) {
-        json_object_put(o);
-        return kx_error_set(err, KX_BADINPUT, "body",
-                            "malformed JSON: the body ends inside a value");
-    }
-    if (jerr != json_tokener_success) {
-        json_object_put(o);
-        if (jerr == json_tokener_error_depth)
-            return kx_error_set(err, KX_BADINPUT, "body",
-                                "malformed JSON: nested deeper than %d "
-                                "levels", API_JSON_DEPTH);
-        return kx_error_set(err, KX_BADINPUT, "body",
-                            "malformed JSON at byte %zu: %s", end,
-                            json_tokener_error_desc(jerr));
-    }
-    for (size_t i = end; i < r->blen; i++)
-        if (!strchr(" \t\r\n", r->body[i])) {
-            json_object_put(o);
-            return kx_error_set(err, KX_BADINPUT, "body",
-                                "malformed JSON: text after the value at "
-                                "byte %zu", i);
-        }
-    if (!json_object_is_type(o, json_type_object)) {
-        json_object_put(o);
-        return kx_error_set(err, KX_BADINPUT, "body",
-                            "expected a JSON object as the request body");
-    }
-    /* json-c reads more than JSON (5., 00, NaN, 'quotes'), clamps big
-     * integers and keeps the last of duplicate names: the text is checked
-     * for all of that, as `index` checks it. */
-    if (record_numbers_check(r->body, r->blen, err) != KX_OK ||
-        record_dups_check(r->body, r->blen, err) != KX_OK) {
-        json_object_put(o);
-        return KX_BADINPUT;
-    }
-    *out = o;
-    return KX_OK;
+    return api_body_parse(ct, r->body, r->blen, out, err);
 }
 
 /* ---- connections: limits and deadlines ----------------------------------- */
@@ -643,68 +517,34 @@ static unsigned conn_max_fit(unsigned want, unsigned threads)
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-/* Splits path into '/'-separated segments in buf; -1 if too long. */
-static int split_path(const char *path, char *buf, size_t n,
-                      const char **seg)
-{
-    int ns = 0;
-    char *p;
-
-    if (!path || path[0] != '/' || strlen(path) >= n)
-        return -1;
-    memcpy(buf, path + 1, strlen(path));
-    p = buf;
-    for (;;) {
-        char *slash = strchr(p, '/');
-        if (ns == MAX_SEGS)
-            return -1;
-        seg[ns++] = p;
-        if (!slash)
-            break;
-        *slash = '\0';
-        p = slash + 1;
-    }
-    return ns;
-}
-
-static int path_match(const char *pattern, const char *const *seg, int ns,
-                      const char **args)
-{
-    const char *p = pattern + 1;
-    int i = 0, na = 0;
-
-    for (;;) {
-        const char *slash = strchr(p, '/');
-        size_t len = slash ? (size_t)(slash - p) : strlen(p);
-
-        if (i >= ns)
-            return 0;
-        if (len == 1 && p[0] == '*') {
-            if (!seg[i][0] || na == API_ARGS_MAX)
-                return 0;
-            args[na++] = seg[i];
-        } else if (strlen(seg[i]) != len || strncmp(seg[i], p, len) != 0) {
-            return 0;
-        }
-        i++;
-        if (!slash)
-            break;
-        p = slash + 1;
-    }
-    return i == ns;
-}
-
-/* Sets r->who from the bearer token; why (n bytes) says what was wrong. */
+/* Sets r->who from the bearer token or, without one, from the session
+ * cookie; why (n bytes) says what was wrong. A token or session of a
+ * disabled account no longer counts. */
 static enum kx_status authenticate(struct api_req *r, char *why, size_t n)
 {
     const char *h = MHD_lookup_connection_value(
         r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *cookie = MHD_lookup_connection_value(
+        r->conn, MHD_COOKIE_KIND, API_SESSION_COOKIE);
     struct api_token_ref ref;
+    struct api_account a;
     store_txn *t = NULL;
     enum kx_status st;
 
-    snprintf(why, n, "a bearer token is required (Authorization: Bearer "
-                     "kx_...)");
+    if (!h && cookie) {
+        snprintf(why, n, "the session ended or expired: sign in again");
+        if ((st = store_txn_begin(r->srv->st, 0, &t)) != KX_OK)
+            return st;
+        st = api_session_lookup(t, cookie, &r->who, r->csrf);
+        store_txn_abort(t);
+        if (st == KX_OK) {
+            r->by_session = 1;
+            snprintf(r->session, sizeof r->session, "%s", cookie);
+        }
+        return st;
+    }
+    snprintf(why, n, "sign in, or give a bearer token (Authorization: "
+                     "Bearer kx_...)");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
         return KX_UNAUTHORIZED;
     h += 7;
@@ -713,12 +553,15 @@ static enum kx_status authenticate(struct api_req *r, char *why, size_t n)
     if ((st = store_txn_begin(r->srv->st, 0, &t)) != KX_OK)
         return st;
     st = api_token_lookup(t, h, &r->who, &ref);
+    if (st == KX_OK && r->who.user[0] &&
+        (api_account_get(t, r->who.user, &a, NULL) != KX_OK || a.disabled))
+        st = KX_UNAUTHORIZED;
     store_txn_abort(t);
     if (st == KX_UNAUTHORIZED && r->who.expires[0])
         snprintf(why, n, "the bearer token expired at %s", r->who.expires);
     else if (st != KX_OK)
-        snprintf(why, n, "the bearer token is not valid (unknown, revoked "
-                         "or malformed)");
+        snprintf(why, n, "the bearer token is not valid (unknown, revoked, "
+                         "of a disabled account, or malformed)");
     /* What `token list` shows as last used; bookkeeping, so a failure to
      * write it (a full disk) does not refuse the request. */
     if (st == KX_OK)
@@ -726,11 +569,38 @@ static enum kx_status authenticate(struct api_req *r, char *why, size_t n)
     return st;
 }
 
+/* A write that rides on the session cookie must prove it comes from our
+ * own pages: the CSRF token they got from /v1/whoami in X-CSRF-Token, and
+ * no Origin of another site. NULL if it does, else why not. */
+static const char *csrf_refused(struct api_req *r)
+{
+    const char *tok = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                  "X-CSRF-Token");
+    const char *origin = MHD_lookup_connection_value(r->conn,
+                                                     MHD_HEADER_KIND,
+                                                     "Origin");
+    const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_HOST);
+
+    if (origin && strcmp(origin, "null") != 0) {
+        const char *o = strstr(origin, "://");
+        if (!o || !host || strcmp(o + 3, host) != 0)
+            return "a request from another site (Origin) may not use this "
+                   "session";
+    }
+    if (!tok || strlen(tok) != strlen(r->csrf) || !r->csrf[0] ||
+        api_secret_differ(tok, r->csrf, strlen(r->csrf)))
+        return "a write with the session cookie needs the X-CSRF-Token that "
+               "GET /v1/whoami gives";
+    return NULL;
+}
+
 static enum MHD_Result run(struct api_req *r, const struct route *rt)
 {
     if (rt->roles) {
         char why[160];
         enum kx_status st = authenticate(r, why, sizeof why);
+        const char *csrf;
         unsigned wait;
 
         if (st == KX_UNAUTHORIZED)
@@ -743,10 +613,17 @@ static enum MHD_Result run(struct api_req *r, const struct route *rt)
                                    "the %s role may not use %s %s",
                                    api_role_name(r->who.role), rt->method,
                                    r->url);
+        if (r->by_session && strcmp(rt->method, "GET") != 0 &&
+            (csrf = csrf_refused(r)))
+            return api_reply_error(r, KX_FORBIDDEN, "X-CSRF-Token", "%s",
+                                   csrf);
         /* Writes cost a transaction, an index commit and an audit entry
-         * each: one token cannot have them faster than its bucket. */
+         * each: one token (or person) cannot have them faster than its
+         * bucket. */
         if (strcmp(rt->method, "GET") != 0 &&
-            (wait = api_rate_take(&r->srv->rate, r->who.id, api_now())))
+            (wait = api_rate_take(&r->srv->rate,
+                                  r->who.user[0] ? r->who.user : r->who.id,
+                                  api_now())))
             return api_reply_rate_limited(r, wait);
     }
     return rt->fn(r);
@@ -754,7 +631,7 @@ static enum MHD_Result run(struct api_req *r, const struct route *rt)
 
 static enum MHD_Result dispatch(struct api_req *r)
 {
-    const char *seg[MAX_SEGS], *args[API_ARGS_MAX];
+    const char *seg[API_PATH_SEGS], *args[API_ARGS_MAX];
     const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
     char allow[64] = "";
     int ns;
@@ -765,13 +642,13 @@ static enum MHD_Result dispatch(struct api_req *r)
                                API_BODY_MAX);
     if (r->bad_framing)
         return api_reply_error(r, KX_BADINPUT, "body", "%s", r->bad_framing);
-    ns = split_path(r->url, r->pathbuf, sizeof r->pathbuf, seg);
+    ns = api_path_split(r->url, r->pathbuf, sizeof r->pathbuf, seg);
     if (ns < 0)
         return api_reply_error(r, KX_NOTFOUND, "", "no such path");
     for (int i = 0; i < NROUTES; i++) {
         const struct route *rt = &routes[i];
 
-        if (!rt->path || !path_match(rt->path, seg, ns, args))
+        if (!rt->path || !api_path_match(rt->path, seg, ns, args))
             continue;
         if (strcmp(rt->method, method) != 0) {
             if (!strstr(allow, rt->method))
@@ -1127,6 +1004,13 @@ enum kx_status api_server_start(const struct api_serve_opts *o,
              o->from_name && *o->from_name ? o->from_name : s->org_name);
     snprintf(s->base_url, sizeof s->base_url, "%s",
              o->base_url ? o->base_url : "");
+    s->secure_cookies = strncmp(s->base_url, "https://", 8) == 0;
+    snprintf(s->smtp_url, sizeof s->smtp_url, "%s",
+             o->smtp_url ? o->smtp_url : "");
+    snprintf(s->mail_from, sizeof s->mail_from, "%s",
+             o->mail_from ? o->mail_from : "");
+    s->smtp_user = getenv("KXMATCH_SMTP_USER");
+    s->smtp_password = getenv("KXMATCH_SMTP_PASSWORD");
     /* openapi.json beside the pages, else the share directory's. */
     snprintf(s->openapi_path, sizeof s->openapi_path, "%s/../openapi.json",
              s->web_dir);

@@ -21,9 +21,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "account.h"
 #include "auth.h"
 #include "index.h"
 #include "match.h"
+#include "parse.h"
 #include "ratelimit.h"
 #include "search.h"
 
@@ -33,12 +35,10 @@ extern "C" {
 
 struct json_object;
 
-#define API_BODY_MAX (256u * 1024u) /* bytes of request body, else 413 */
-#define API_JSON_DEPTH 16           /* nesting of a request body */
-#define API_ROUTES_MAX 32
+/* API_BODY_MAX, API_JSON_DEPTH, API_ARGS_MAX: parse.h */
+#define API_ROUTES_MAX 48
 #define API_NCODES 18               /* HTTP statuses counted (metrics) */
 #define API_NBUCKETS 12             /* latency histogram buckets */
-#define API_ARGS_MAX 3              /* wildcards in a route path */
 
 /* Defaults of the connection limits (api_serve_opts, `serve` options).
  * 4,096 connections: libmicrohttpd sets aside up to 32 KiB for each, so
@@ -100,6 +100,10 @@ struct api_server {
     char openapi_path[4200];
     char org_name[256], org_short[128], from_name[256]; /* never empty */
     char base_url[512];         /* empty: from the request's Host */
+    int secure_cookies;         /* base_url is https: cookies are Secure */
+    /* sign-in links by mail (session.c); smtp_url "" when not set up */
+    char smtp_url[512], mail_from[256];
+    const char *smtp_user, *smtp_password; /* borrowed from the environment */
     double started;             /* api_now() at start */
     struct MHD_Daemon *daemon;
     struct api_metrics m;
@@ -140,6 +144,10 @@ struct api_req {
     unsigned http;              /* status sent */
     double t0;
     struct api_principal who;   /* set before a handler with roles runs */
+    int by_session;             /* who came from the session cookie */
+    char session[API_SECRET_LEN + 1]; /* its value, "" if none */
+    char csrf[API_SECRET_LEN + 1];    /* its CSRF token */
+    char set_cookie[256];       /* a Set-Cookie header to send, "" none */
     struct api_slot *slot;      /* taken by api_req_slot, given back at the end */
     struct api_conn *cn;        /* its connection, NULL if untracked */
 };
@@ -185,6 +193,8 @@ struct api_serve_opts {
      * NULL: the defaults. Copied at start. */
     const char *org_name, *org_short, *from_name;
     const char *base_url;   /* NULL: links follow the request's Host */
+    const char *smtp_url;   /* sign-in links by mail; NULL: not offered */
+    const char *mail_from;  /* their sender */
 };
 
 /* Opens the index for writing and starts serving. KX_LOCKED if another
@@ -223,11 +233,10 @@ enum kx_status api_req_params_check(struct api_req *r,
 enum kx_status api_req_uint(struct api_req *r, const char *name,
                             unsigned dflt, unsigned lo, unsigned hi,
                             unsigned *out, struct kx_error *err);
-/* The body as a JSON object: Content-Type application/json (else
- * KX_UNSUPPORTED, answered 415), UTF-8, depth and size capped, strict
- * JSON with numbers as written and no duplicate names at any depth
- * (record_numbers_check, record_dups_check). KX_BADINPUT with err saying
- * where it broke. *out is the caller's. */
+/* The body as a JSON object: api_body_parse (parse.h) of r's body and
+ * Content-Type header, whose size was capped as it arrived. KX_BADINPUT
+ * with err saying where it broke, KX_UNSUPPORTED (answered 415).
+ * *out is the caller's. */
 enum kx_status api_req_body(struct api_req *r, struct json_object **out,
                             struct kx_error *err);
 
@@ -247,6 +256,25 @@ double api_metric_bound(int i);
 const char *api_reap_name(int i);
 
 /* ---- shared helpers (records.c) ------------------------------------ */
+
+/* What a write checks first, inside its write transaction. Sets *same when
+ * the write would store exactly what is stored (a retried POST). */
+typedef enum kx_status (*api_record_check_fn)(struct api_req *r, store_txn *t,
+                                              struct kx_record *rec, int *same,
+                                              struct kx_error *err);
+
+/* Stores rec as one unit (needs.c): in one LMDB transaction the check, the
+ * record with its postings, profile and change-log entry (a need's
+ * enterprise must exist), and the audit entry `what` by r->who; then
+ * Xapian follows. A Xapian failure does not undo an acknowledged write:
+ * *indexed says whether Xapian holds the change, and the server's
+ * follower catches up. *same: nothing needed writing. rec stays the
+ * caller's. Statuses: check's, KX_NOTFOUND (a need's enterprise), the
+ * store's. */
+enum kx_status api_record_store(struct api_req *r, struct kx_record *rec,
+                                api_record_check_fn check, const char *what,
+                                int *indexed, int *same,
+                                struct kx_error *err);
 
 /* Reads and parses the record key in t: KX_NOTFOUND (err says "no record",
  * deleted or never written alike), KX_CORRUPT. *out is the caller's (record_free). */
@@ -269,9 +297,19 @@ enum kx_status api_file_read(const char *path, size_t max, char **out,
 
 /* ---- the pipeline (pipeline.c) ------------------------------------ */
 
-/* Rank of a pipeline stage on the way to an agreement: shortlisted 1,
- * contacted 2, agreement_signed 3, declined 0; -1 for no stage. */
+/* Rank of a pipeline stage on the way to an agreement: shortlisted and
+ * interested 1, contacted 2, agreement_signed 3, declined 0; -1 for no
+ * stage. */
 int api_stage_rank(const char *stage);
+/* Moves the pair (need key nk, partner key pk) to stage with note (may be
+ * NULL) on behalf of who, with its history and audit entry, in one write
+ * transaction; the caller has checked that who may. *entry gets the entry
+ * (the caller's), *created whether the pair was new. The store's
+ * statuses. */
+enum kx_status api_pipeline_move(store *st, const struct api_principal *who,
+                                 const char *nk, const char *pk,
+                                 const char *stage, const char *note,
+                                 struct json_object **entry, int *created);
 /* Calls fn for every pipeline entry ({need, partner, stage, history...},
  * borrowed for the call) in key order; non-zero from fn stops. */
 typedef int (*api_pipeline_fn)(void *ctx, struct json_object *entry);
@@ -284,6 +322,48 @@ enum kx_status api_pipeline_each(store_txn *t, const char *need_key,
  * The dispatcher has checked the token and the role (r->who) for routes
  * that need one; each handler checks what is particular to its records
  * (a need's owner, region, visibility) and sends exactly one reply. */
+
+/* session.c */
+enum MHD_Result api_route_session_post(struct api_req *r);
+enum MHD_Result api_route_session_delete(struct api_req *r);
+enum MHD_Result api_route_session_link(struct api_req *r);
+enum MHD_Result api_route_session_redeem(struct api_req *r);
+enum MHD_Result api_route_token_post(struct api_req *r);
+/* users.c */
+enum MHD_Result api_route_users_list(struct api_req *r);
+enum MHD_Result api_route_users_post(struct api_req *r);
+enum MHD_Result api_route_user_put(struct api_req *r);
+/* me.c */
+enum MHD_Result api_route_me_record_get(struct api_req *r);
+enum MHD_Result api_route_me_record_put(struct api_req *r);
+enum MHD_Result api_route_me_matches(struct api_req *r);
+enum MHD_Result api_route_me_proposals(struct api_req *r);
+enum MHD_Result api_route_me_answer(struct api_req *r);
+enum MHD_Result api_route_answer_get(struct api_req *r);
+enum MHD_Result api_route_answer_post(struct api_req *r);
+
+/* Reads the string fields of a body object into out (parallel to the
+ * NULL-terminated names; NULL where absent): KX_BADINPUT naming a field
+ * that is not in names or not a string (session.c). */
+enum kx_status api_body_strings(struct json_object *o,
+                                const char *const *names, const char **out,
+                                struct kx_error *err);
+
+/* The query string (no parameters taken), the body and its string
+ * fields (api_body_strings) of a write: the first failure's status, err
+ * saying what; *o gets the body (the caller's, NULL on failure). */
+enum kx_status api_req_fields(struct api_req *r, const char *const *names,
+                              const char **out, struct json_object **o,
+                              struct kx_error *err);
+
+/* May partner `me` answer the proposal (need, partner) with answer
+ * ("interested" or "declined") and note? partner is me or a result me
+ * owns; the need public and not closed (me.c). KX_BADINPUT, KX_TOOLARGE,
+ * KX_NOTFOUND, KX_CONFLICT, KX_FORBIDDEN with err naming the field. */
+enum kx_status api_answer_check(store_txn *t, const char *me,
+                                const char *need, const char *partner,
+                                const char *answer, const char *note,
+                                struct kx_error *err);
 
 /* service.c */
 enum MHD_Result api_route_healthz(struct api_req *r);

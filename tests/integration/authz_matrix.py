@@ -49,7 +49,10 @@ CALLERS = [
     ("city", "liaison", "371600"),  # 滨州市, both counties
     ("town", "liaison", "371603107"),  # X's township, not C002's
     ("admin", "admin", None),
+    ("expX", "expert", "expert:E0005"),   # an expert's account token
+    ("soc", "society", "society:S001"),   # a society contact's
 ]
+PEOPLE_TOKENS = {"expX", "soc"}  # tokens made by a person's account
 PIPELINE_TARGETS = ("XP", "XC", "XB", "YP", "ZP")  # pairs are made for
 FIXTURE_TAGS = [("PUT", "public"), ("PUTC", "confidential"),
                 ("PUTM", "public"), ("DEL", "public"),
@@ -320,11 +323,26 @@ class Matrix:
             "GET /metrics": (None, self.p_public("/metrics")),
             "GET /v1/openapi.json": (None, self.p_public("/v1/openapi.json")),
             "GET /v1/site": (None, self.p_public("/v1/site")),
-            "GET /v1/whoami": (ANY, self.p_whoami),
-            "GET /v1/taxonomy/*": (ANY, self.p_taxonomy),
+            "GET /v1/whoami": (PEOPLE, self.p_whoami),
+            "POST /v1/session": (None, self.p_session_post),
+            "DELETE /v1/session": (PEOPLE, self.p_session_delete),
+            "POST /v1/session/link": (None, self.p_session_link),
+            "POST /v1/session/redeem": (None, self.p_session_redeem),
+            "POST /v1/tokens": (PEOPLE, self.p_token_post),
+            "GET /v1/users": ({"admin"}, self.p_users_list),
+            "POST /v1/users": ({"admin"}, self.p_users_post),
+            "PUT /v1/users/*": ({"admin"}, self.p_user_put),
+            "GET /v1/me/record": (PARTNER, self.p_me_record_get),
+            "PUT /v1/me/record": (PARTNER, self.p_me_record_put),
+            "GET /v1/me/matches": (PARTNER, self.p_me_matches),
+            "GET /v1/me/proposals": (PARTNER, self.p_me_proposals),
+            "POST /v1/me/answers": (PARTNER, self.p_me_answer),
+            "GET /v1/answers": (None, self.p_answer_get),
+            "POST /v1/answers": (None, self.p_answer_post),
+            "GET /v1/taxonomy/*": (PEOPLE, self.p_taxonomy),
             "GET /v1/needs": (ANY, self.p_needs_list),
             "POST /v1/needs": (WRITERS, self.p_need_post),
-            "GET /v1/needs/*": (ANY, self.p_need_get),
+            "GET /v1/needs/*": (ANY | PARTNER, self.p_need_get),
             "PUT /v1/needs/*": (WRITERS, self.p_need_put),
             "DELETE /v1/needs/*": (WRITERS, self.p_need_delete),
             "GET /v1/needs/*/matches": (ANY, self.p_need_matches),
@@ -365,6 +383,8 @@ class Matrix:
             return 200
         if role == "enterprise" and need.get("enterprise") == scope:
             return 200
+        if role in ("expert", "society") and not conf:
+            return 200  # a partner reads what is published
         if role == "liaison" and not conf and (
                 within(need.get("region"), scope) or
                 within(self.data.ent_region.get(need.get("enterprise")), scope)):
@@ -419,6 +439,129 @@ class Matrix:
                 return "region %r, want %r" % (j.get("region"), scope)
             return None
         return [Probe("whoami", "GET", "/v1/whoami", 200, check=check)]
+
+    # -- people: sessions, accounts, a partner's own pages --
+
+    def p_session_post(self, c):
+        # a wrong password, at an address of the caller's own (failures
+        # are counted per address): refused whatever token comes with it
+        body = {"email": "nobody-%s@example.cn" % c.lower(),
+                "password": "not the password"}
+        return [Probe("wrong password", "POST", "/v1/session", 401, body=body,
+                      check=None)]
+
+    def p_session_delete(self, c):
+        def check(r):
+            return None if (r.json or {}).get("signed_out") is False else \
+                "a token's DELETE /v1/session ended a session: " + r.short()
+        return [Probe("with a token", "DELETE", "/v1/session", 200, check=check)]
+
+    def p_session_link(self, c):
+        # this server has no smtp_url: it says so, for every caller
+        return [Probe("no mail set up", "POST", "/v1/session/link", 503,
+                      body={"email": "authz-expert@example.cn"})]
+
+    def p_session_redeem(self, c):
+        return [Probe("unknown link", "POST", "/v1/session/redeem", 401,
+                      body={"link": "0" * 64})]
+
+    def p_token_post(self, c):
+        def check(r):
+            j = r.json or {}
+            if j.get("role") != self.caller[c][0] or not str(j.get("token", "")).startswith("kx_"):
+                return "token %r" % j
+            w = self.http.request(j["token"], "GET", "/v1/whoami")
+            if w.status != 200 or (w.json or {}).get("user") is None:
+                return "the new token does not act as the person: " + w.short()
+            return None
+        return [Probe("own token", "POST", "/v1/tokens",
+                      201 if c in PEOPLE_TOKENS else 403,
+                      body={"label": "authz " + c}, check=check)]
+
+    def no_secrets(self, r):
+        if b"argon2" in r.body or b'"pw"' in r.body:
+            return "a password hash in the reply"
+        return None
+
+    def p_users_list(self, c):
+        def check(r):
+            users = (r.json or {}).get("users")
+            if not isinstance(users, list) or not any(
+                    u.get("email") == "authz-expert@example.cn" for u in users):
+                return "the expert's account is not listed"
+            return self.no_secrets(r)
+        return [Probe("list", "GET", "/v1/users", 200, check=check)]
+
+    def p_users_post(self, c):
+        email = "authz-new-%s@example.cn" % c.lower()
+
+        def after(allowed):
+            r = self.as_admin("GET", "/v1/users")
+            there = any(u.get("email") == email for u in (r.json or {}).get("users", []))
+            return None if there == allowed else "%s %s" % (
+                email, "missing" if allowed else "created by a refused POST")
+        return [Probe("add", "POST", "/v1/users", 201,
+                      body={"email": email, "name": "授权 " + c, "role": "liaison",
+                            "region": "371603"},
+                      check=self.no_secrets, after=after)]
+
+    def p_user_put(self, c):
+        return [Probe("unknown account", "PUT", "/v1/users/u_00000000", 404,
+                      body={"name": "nobody"})]
+
+    def p_me_record_get(self, c):
+        scope = self.caller[c][1]
+
+        def check(r):
+            rec = (r.json or {}).get("record", {})
+            key = "%s:%s" % (rec.get("kind"), rec.get("id"))
+            return None if key == scope else "record %s, want %s" % (key, scope)
+        return [Probe("own", "GET", "/v1/me/record", 200, check=check)]
+
+    def p_me_record_put(self, c):
+        tags = ["授权矩阵", c]
+
+        def after(allowed):
+            scope = self.caller[c][1]
+            if not scope:
+                return None
+            r = self.as_admin("GET", "/v1/records/" + scope.replace(":", "/"))
+            got = (r.json or {}).get("record", {}).get("tags")
+            return None if (got == tags) == allowed else "tags now %r" % got
+        return [Probe("own tags", "PUT", "/v1/me/record", 200,
+                      body={"tags": tags}, after=after)]
+
+    def p_me_matches(self, c):
+        def check(r):
+            m = (r.json or {}).get("matches")
+            if not isinstance(m, list):
+                return "no matches"
+            for e in m:
+                need = self.meta(e.get("key"))
+                if need and need.get("visibility") == "confidential":
+                    return "a confidential need %s" % e.get("key")
+            return None
+        return [Probe("own", "GET", "/v1/me/matches", 200, check=check)]
+
+    def p_me_proposals(self, c):
+        return [Probe("own", "GET", "/v1/me/proposals", 200,
+                      check=lambda r: None if isinstance((r.json or {}).get("proposals"), list)
+                      else "no proposals")]
+
+    def p_me_answer(self, c):
+        d = self.data
+        return [Probe("public need", "POST", "/v1/me/answers", 201,
+                      body={"need": "need:" + d.ZP["id"], "answer": "interested",
+                            "note": "authz " + c}),
+                Probe("confidential need", "POST", "/v1/me/answers", 404,
+                      body={"need": "need:" + d.XC["id"], "answer": "interested"})]
+
+    def p_answer_get(self, c):
+        return [Probe("forged link", "GET", q("/v1/answers", t="00." + "0" * 64), 403)]
+
+    def p_answer_post(self, c):
+        return [Probe("forged link", "POST", "/v1/answers", 403,
+                      body={"t": "00." + "0" * 64, "answer": "interested"})]
 
     def p_taxonomy(self, c):
         return [Probe("region", "GET", "/v1/taxonomy/region", 200),
@@ -1000,6 +1143,8 @@ class Matrix:
 
 
 ANY = {"enterprise", "liaison", "admin"}
+PARTNER = {"expert", "society"}
+PEOPLE = ANY | PARTNER
 WRITERS = {"enterprise", "admin"}
 BROKERS = {"liaison", "admin"}
 
@@ -1038,9 +1183,14 @@ def run(src, url, tokens_file):
             failed += 1
             continue
         resp = set(op.get("responses", {}))
-        failed += not say(("401" in resp) == bool(roles),
+        # A route that asks for a token documents the 401 of a missing one;
+        # one that does not may answer 401 for its own reasons (a wrong
+        # password, an expired link), never "give a token".
+        asks = "401" in resp and op["responses"]["401"].get("$ref", "").endswith(
+            "/Unauthorized")
+        failed += not say(("401" in resp) == bool(roles) if roles else not asks,
                           "%s: openapi.json %s 401, as the table %s a token" % (
-                              k, "lists" if roles else "does not list",
+                              k, "lists" if roles else "does not ask for a token with its",
                               "asks for" if roles else "does not ask for"),
                           "responses %s, roles %s" % (sorted(resp), sorted(roles) or "none"))
         gate = m.MATRIX.get(k, (None,))[0]

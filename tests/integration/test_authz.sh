@@ -2,8 +2,8 @@
 # test_authz.sh - the authorization matrix (issue 11): every route of the
 # table in api/http/server.c against every kind of caller - no token, an
 # unknown, a revoked and an expired one, an enterprise and another, the
-# liaison of a county and of another, of the city and of a township, and an
-# admin. authz_matrix.py reads the routes from the table and fails for one
+# liaison of a county and of another, of the city and of a township, an
+# admin, and the tokens of an expert's and a society's accounts. authz_matrix.py reads the routes from the table and fails for one
 # that it has no expectations for or that api/openapi.json leaves out; each
 # write goes to an id of its caller's own, and a refused one is read back.
 set -u
@@ -53,8 +53,34 @@ fi
 expect_contains "token list shows it expired" \
     "$("$KX" token list --db "$DB" | grep authz-expired)" "2001-01-01T00:00:00Z"
 
+# People: an expert's and a society contact's accounts; their tokens are
+# made the way a person makes one, signed in (POST /v1/tokens).
+printf 'authz expert password\n' | "$KX" user add --db "$DB" --role expert --record expert:E0005 \
+    --email authz-expert@example.cn --name 授权专家 --password-stdin >/dev/null 2>&1 ||
+    fail "an expert's account"
+printf 'authz society password\n' | "$KX" user add --db "$DB" --role society --record society:S001 \
+    --email authz-society@example.cn --name 授权学会 --password-stdin >/dev/null 2>&1 ||
+    fail "a society's account"
+
 serve_start --db "$DB" --web "$SRC/api/web" --write-rate 100000 &&
     pass "server up" || { finish; exit 1; }
+person_token() { # EMAIL PASSWORD: sign in, make a token, print it
+    python3 - "$URL" "$1" "$2" <<'PY'
+import json, sys, urllib.request
+url, email, pw = sys.argv[1:]
+def call(method, path, body, headers):
+    req = urllib.request.Request(url + path, method=method, data=json.dumps(body).encode(),
+                                 headers=dict(headers, **{"Content-Type": "application/json"}))
+    return urllib.request.urlopen(req)
+r = call("POST", "/v1/session", {"email": email, "password": pw}, {})
+cookie = r.headers["Set-Cookie"].split(";")[0]
+csrf = json.load(r)["csrf"]
+r = call("POST", "/v1/tokens", {"label": "authz"}, {"Cookie": cookie, "X-CSRF-Token": csrf})
+print(json.load(r)["token"])
+PY
+}
+add expX "$(person_token authz-expert@example.cn 'authz expert password')"
+add soc "$(person_token authz-society@example.cn 'authz society password')"
 
 python3 "$MATRIX" run "$SRC" "$URL" "$WORK/tokens" > "$WORK/matrix.out" 2> "$WORK/matrix.err"
 rc=$?

@@ -521,9 +521,11 @@ static void test_preview(void)
     CHECK(strstr(jstr(p, "html"), "<br>测试市科学技术协会<br>") != NULL);
     CHECK(strstr(jstr(p, "text"), "高盐废水处理工艺优化") != NULL);
     CHECK(strstr(jstr(p, "text"), "滨州测试化工有限公司") != NULL);
-    CHECK(strstr(jstr(p, "text"), "http://kx.example.cn:8080/?need=N1") != NULL);
+    CHECK(strstr(jstr(p, "text"), "http://kx.example.cn:8080/expert.html?need=N1") != NULL);
     CHECK(strstr(jstr(p, "html"),
-                 "<a href=\"http://kx.example.cn:8080/?need=N1\">") != NULL);
+                 "<a href=\"http://kx.example.cn:8080/expert.html?need=N1\">") != NULL);
+    /* and the proposal's one-click answer link */
+    CHECK(strstr(jstr(p, "text"), "一键回复（有意向 / 不合适）：http://kx.example.cn:8080/answer.html#t=") != NULL);
     raw = jstr(p, "message");
     CHECK(strstr(raw, "\r\nMIME-Version: 1.0\r\n") != NULL);
     CHECK(strstr(raw, "Content-Type: multipart/alternative;\r\n boundary=\"=_kxmatch_0123456789abcdef\"") != NULL);
@@ -557,7 +559,8 @@ static void test_preview(void)
     CHECK(p && strstr(jstr(p, "text"), "张伟") != NULL);
     CHECK(p && strstr(jstr(p, "text"), "zhang@example.cn") == NULL);
     CHECK(p && strstr(jstr(p, "text"), "http://kx.example.cn:8080/"
-                                       "enterprise.html?partner=expert:E1"));
+                                       "enterprise.html?need=N1&partner=expert:E1"));
+    CHECK(p && !strstr(jstr(p, "text"), "一键回复")); /* not the enterprise's */
     json_object_put(p);
     /* the society hears about its member */
     CHECK_INT(api_digest_preview(idx_store(x), idx_taxo(x), &o, NULL, "society:S1",
