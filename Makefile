@@ -6,7 +6,7 @@ DB        ?= kxdata
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 KXMATCH    = $(BUILD)/kxmatch
 
-.PHONY: all deps build test test-asan demo eval bench clean
+.PHONY: all deps build test test-asan demo eval bench fuzz clean
 
 all: build
 
@@ -84,5 +84,20 @@ compilers:
 	@cmake --build $(BUILD)-clang -j $(JOBS) --target kxmatch
 	@echo "gcc Release and clang builds: no warnings"
 
+# The parsers under libFuzzer with ASan and UBSan (tests/fuzz, issue 11):
+# clang builds the harnesses in $(BUILD)-fuzz, then each runs FUZZ_TIME
+# seconds on a scratch copy of its corpus in FUZZ_OUT (emptied first), and
+# a crash, leak, hang or broken invariant fails. FUZZ_JOBS harnesses run
+# at once; the default, one, takes about 5 minutes in all.
+FUZZ_TIME ?= 60
+FUZZ_JOBS ?= 1
+FUZZ_OUT  ?= $(BUILD)-fuzz/fuzz-run
+fuzz:
+	@scripts/install-deps.sh compilers
+	@CC=clang CXX=clang++ cmake -S . -B $(BUILD)-fuzz -DKX_FUZZ=ON >/dev/null
+	@cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzzers
+	@tests/fuzz/run.sh $(BUILD)-fuzz $(FUZZ_TIME) $(FUZZ_JOBS) $(FUZZ_OUT)
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-release $(BUILD)-gcc-release $(BUILD)-clang
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-release $(BUILD)-gcc-release $(BUILD)-clang \
+	    $(BUILD)-fuzz

@@ -6,21 +6,14 @@
  * rest that field's value in a record that is otherwise valid, so that
  * mutations go where numbers are read.
  *
- * Not part of the CMake build (it needs clang's libFuzzer). Build and run,
- * from the source tree, for about two minutes:
+ * Built by tests/fuzz/CMakeLists.txt (-DKX_FUZZ=ON, clang) and run by
+ * `make fuzz` with the corpus in tests/fuzz/corpus/record and
+ * tests/fuzz/record.dict; by hand, from the source tree:
  *
- *   clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
- *     -fno-sanitize-recover=all -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
- *     -DKX_TAXONOMY_DIR=\"$PWD/datasets/taxonomy\" -Iindexer \
- *     $(pkg-config --cflags json-c) tests/fuzz/fuzz_record.c \
- *     indexer/record.c indexer/text.c indexer/taxo.c indexer/status.c \
- *     $(pkg-config --libs json-c) -lm -o fuzz_record
- *   mkdir -p corpus && ./fuzz_record -max_total_time=120 \
- *     -dict=tests/fuzz/record.dict corpus datasets/binzhou
+ *   build-fuzz/tests/fuzz/fuzz_record -max_total_time=120 \
+ *     -dict=tests/fuzz/record.dict CORPUS tests/fuzz/corpus/record
  *
- * (datasets/binzhou holds whole files; libFuzzer takes each as one input,
- * and a file of many lines is refused as text after the object, which
- * still seeds the corpus with real fields.) */
+ * (CORPUS a new directory: libFuzzer adds what it finds to the first.) */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
