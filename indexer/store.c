@@ -870,12 +870,27 @@ enum kx_status store_profile_get(store_txn *t, const char *key,
     return kv_get(t, t->s->dbi[DBI_PROFILES], key, strlen(key), prof, len);
 }
 
+/* The tombstone's key of record key into k (KX_KEY_MAX + 16 bytes). */
+static int tombstone_key(const char *key, char *k)
+{
+    return snprintf(k, KX_KEY_MAX + 16, "deleted:%s", key);
+}
+
+int store_record_deleted(store_txn *t, const char *key)
+{
+    char k[KX_KEY_MAX + 16];
+    const void *v;
+    int n = tombstone_key(key, k);
+
+    return n > 0 && store_kv_get(t, STORE_META, k, (size_t)n, &v, NULL) == KX_OK;
+}
+
 /* Remembers (set) or forgets that key was deleted, so that asking for it
  * later can say "deleted" rather than "unknown". */
 static enum kx_status tombstone(store_txn *t, const char *key, int set)
 {
     char k[KX_KEY_MAX + 16];
-    int n = snprintf(k, sizeof k, "deleted:%s", key);
+    int n = tombstone_key(key, k);
     enum kx_status st;
 
     if (set)

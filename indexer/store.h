@@ -89,6 +89,10 @@ enum kx_status store_txn_refresh(store_txn *t);
 
 /* ---- records ----------------------------------------------------------- */
 
+/* 1 if key was deleted (its tombstone is there), 0 if it never was or was
+ * written again since: "deleted" rather than "unknown" in messages. */
+int store_record_deleted(store_txn *t, const char *key);
+
 /* The canonical JSON of key. *json is borrowed from LMDB: valid until the
  * transaction ends (copy it before). KX_NOTFOUND if absent. */
 enum kx_status store_record_get(store_txn *t, const char *key,

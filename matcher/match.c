@@ -116,15 +116,6 @@ static enum kx_status load_candidate(store_txn *t, const char *key,
     return record_from_profile(p, len, out);
 }
 
-static int was_deleted(store_txn *t, const char *key)
-{
-    char k[KX_KEY_MAX + 8];
-    const void *v;
-
-    snprintf(k, sizeof k, "deleted:%s", key);
-    return store_kv_get(t, STORE_META, k, strlen(k), &v, NULL) == KX_OK;
-}
-
 static void add_codes(match_ctx *m, struct match_codes *c, enum taxo_kind k,
                       const char *const *codes, size_t n)
 {
@@ -162,7 +153,7 @@ static enum kx_status need_load(match_ctx *m, store_txn *t, const char *key,
     st = held ? KX_OK : load_record(t, key, &n->rec);
     if (st == KX_NOTFOUND)
         return kx_error_set(err, st, "need",
-                            was_deleted(t, key) ? "%s was deleted"
+                            store_record_deleted(t, key) ? "%s was deleted"
                                                 : "no record %s",
                             key);
     if (st != KX_OK)
@@ -971,7 +962,7 @@ enum kx_status match_partner(match_ctx *m, const char *partner_key,
     st = load_record(t, partner_key, &p);
     if (st == KX_NOTFOUND) {
         st = kx_error_set(err, st, "partner",
-                          was_deleted(t, partner_key) ? "%s was deleted"
+                          store_record_deleted(t, partner_key) ? "%s was deleted"
                                                       : "no record %s",
                           partner_key);
         goto out;
