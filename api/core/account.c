@@ -644,7 +644,7 @@ static long fail_count(store_txn *t, const char *who)
     json_object_object_add(o, "n", json_object_new_int64(n));
     json_object_object_add(o, "first", json_object_new_int64(first));
     if (n >= API_SIGNIN_FREE) {
-        long long d = 1LL << (n - API_SIGNIN_FREE < 20 ? n - API_SIGNIN_FREE : 20);
+        long long d = 5LL << (n - API_SIGNIN_FREE < 16 ? n - API_SIGNIN_FREE : 16);
         json_object_object_add(o, "next", json_object_new_int64(
             now + (d < API_SIGNIN_WINDOW ? d : API_SIGNIN_WINDOW)));
     }

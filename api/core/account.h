@@ -33,8 +33,8 @@ extern "C" {
 #define API_SESSION_SECS (7 * 24 * 3600)
 #define API_LINK_SECS (15 * 60)
 /* Failed sign-ins are counted per e-mail address and per client over this
- * window; from the API_SIGNIN_FREE-th on, each next try waits twice as
- * long as the one before (1 s, 2 s, 4 s ... at most the window). */
+ * window; from the API_SIGNIN_FREE-th on, the next try waits, twice as
+ * long each time (5 s, 10 s, 20 s ... at most the window). */
 #define API_SIGNIN_WINDOW (15 * 60)
 #define API_SIGNIN_FREE 3
 

@@ -613,10 +613,12 @@ enum kx_status api_audit_append(store_txn *t, const struct api_principal *p,
         k[8 + i] = (unsigned char)(seq >> (24 - 8 * i));
     api_time_iso(when, sizeof when);
     json_object_object_add(o, "who", json_object_new_string(p->id));
-    if (p->user[0]) { /* the person, and the token (p->id) if one was used */
+    /* the person (and the token, p->id, if one was used), or who answered
+     * through a mailed link */
+    if (p->user[0])
         json_object_object_add(o, "user", json_object_new_string(p->user));
+    if (p->name[0])
         json_object_object_add(o, "name", json_object_new_string(p->name));
-    }
     json_object_object_add(o, "role",
                            json_object_new_string(api_role_name(p->role)));
     if (p->role == API_ROLE_ENTERPRISE)

@@ -273,6 +273,14 @@ enum MHD_Result api_route_me_proposals(struct api_req *r)
                                        need->status ? need->status : "open"));
         }
         record_free(need);
+        need = NULL;
+        /* the partner: the person, or a result of theirs */
+        if (json_object_object_get_ex(p, "partner", &nk) &&
+            api_record_load(c.t, json_object_get_string(nk), &need, NULL) ==
+                KX_OK)
+            json_object_object_add(p, "partner_name", json_object_new_string(
+                                       need->name ? need->name : ""));
+        record_free(need);
     }
     store_txn_abort(c.t);
     if (st != KX_OK) {

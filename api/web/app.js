@@ -1,6 +1,9 @@
-/* app.js - what every kxmatch page shares: Chinese and English, the token,
- * calls to the API, DOM helpers, the explanation of a match score and the
- * SVG charts. Plain JS, nothing loaded from elsewhere. */
+/* app.js - what every kxmatch page shares: Chinese and English, who is
+ * signed in (a session cookie, or an API token kept for scripts and tests),
+ * calls to the API with the CSRF token on every write, the page header and
+ * its navigation per role, DOM helpers, the taxonomy code picker, the
+ * explanation of a match score and the SVG charts. Plain JS, nothing
+ * loaded from elsewhere. */
 'use strict';
 
 const KX = (() => {
@@ -12,18 +15,52 @@ const KX = (() => {
     nav_enterprise: ['企业', 'Enterprise'],
     nav_liaison: ['联络员', 'Liaison'],
     nav_dashboard: ['看板', 'Dashboard'],
+    nav_expert: ['我的对接', 'My matches'],
+    nav_admin: ['管理', 'Admin'],
+    nav_signin: ['登录', 'Sign in'],
     lang_switch: ['English', '中文'],
-    logout: ['退出', 'Log out'],
-    login_title: ['使用令牌登录', 'Log in with your token'],
-    login: ['登录', 'Log in'],
+    logout: ['退出', 'Sign out'],
+    login: ['登录', 'Sign in'],
     token_ph: ['kx_ 开头的令牌', 'token starting with kx_'],
-    login_hint: ['令牌由科协管理员使用 kxmatch token create 生成。',
-                 'Tokens are issued by the 科协 administrator (kxmatch token create).'],
-    login_failed: ['令牌无效或已撤销', 'The token is not valid or was revoked'],
+    login_hint: ['令牌由科协管理员使用 kxmatch token create 生成,供脚本调用接口;个人请用邮箱登录。',
+                 'Tokens are issued by the 科协 administrator (kxmatch token create) for scripts; people sign in with their e-mail address.'],
+    login_failed: ['令牌无效、已过期或已撤销', 'The token is not valid, expired or was revoked'],
+    wrong_role_title: ['无权访问此页面', 'Not a page for your account'],
     wrong_role: ['此页面需要以下角色之一:', 'This page needs one of these roles: '],
-    role_enterprise: ['企业', 'enterprise'],
+    wrong_role_home: ['前往我的页面', 'Go to my page'],
+    wrong_role_other: ['以其他账号登录', 'Sign in as someone else'],
+    role_enterprise: ['企业用户', 'enterprise user'],
     role_liaison: ['联络员', 'liaison officer'],
     role_admin: ['管理员', 'administrator'],
+    role_expert: ['专家', 'expert'],
+    role_society: ['学会联系人', 'society contact'],
+    /* sign-in */
+    signin_title: ['登录', 'Sign in'],
+    signin_intro: ['使用科协为您开通的账号登录。', 'Sign in with the account the 科协 opened for you.'],
+    f_email: ['电子邮箱', 'E-mail address'],
+    f_password: ['密码', 'Password'],
+    signin_pw: ['用密码登录', 'Sign in with your password'],
+    signin_link: ['没有密码?发送登录链接到邮箱', 'No password? Get a sign-in link by e-mail'],
+    send_link: ['发送登录链接', 'Send me a sign-in link'],
+    link_sent: ['如果该邮箱已开通账号,登录链接已发出,15 分钟内有效,只能使用一次。请查收邮件。',
+                'If the address has an account, a sign-in link is on its way: valid 15 minutes, once. Check your mail.'],
+    link_unavailable: ['本站暂未配置发信,无法发送登录链接。请使用密码登录,或联系科协管理员。',
+                       'This site sends no sign-in links yet: sign in with your password, or ask the 科协 administrator.'],
+    redeem_title: ['使用登录链接', 'Your sign-in link'],
+    redeem_hint: ['点击下面的按钮完成登录。', 'Press the button to sign in.'],
+    link_used: ['该登录链接已经使用过。每个链接只能使用一次,请重新获取。',
+                'This sign-in link was used already: each link works once. Ask for a new one below.'],
+    link_expired: ['该登录链接已过期(有效期 15 分钟),请重新获取。',
+                   'This sign-in link expired (links last 15 minutes). Ask for a new one below.'],
+    link_unknown: ['该登录链接无效,请重新获取。', 'This sign-in link is not valid. Ask for a new one below.'],
+    pw_wrong: ['邮箱或密码错误。', 'Wrong e-mail address or password.'],
+    pw_disabled: ['该账号已停用,请联系科协管理员。', 'This account is disabled: ask the 科协 administrator.'],
+    too_many: ['登录失败次数过多,请 {s} 秒后再试。', 'Too many failed sign-ins: try again in {s} s.'],
+    token_title: ['使用 API 令牌', 'Use an API token'],
+    signed_out: ['您已退出登录。', 'You are signed out.'],
+    session_over: ['登录已失效,请重新登录。', 'Your session ended: please sign in again.'],
+    already_in: ['您已登录:', 'You are signed in as '],
+    continue: ['继续', 'Continue'],
     loading: ['加载中…', 'Loading…'],
     none: ['暂无', 'None yet'],
     error: ['出错了', 'Error'],
@@ -61,6 +98,7 @@ const KX = (() => {
     saved: ['已保存', 'Saved'],
     deleted: ['已删除', 'Deleted'],
     ranked_partners: ['推荐合作方', 'Recommended partners'],
+    partner_gone: ['邮件中的合作方已不在这项需求的推荐中', 'The partner from your mail is no longer among this need\'s matches'],
     no_matches: ['暂无匹配结果', 'No matches yet'],
     /* explanation */
     c_text: ['文本', 'text'],
@@ -118,10 +156,13 @@ const KX = (() => {
     col_stage: ['阶段', 'Stage'],
     col_updated: ['更新时间', 'Updated'],
     s_shortlisted: ['候选', 'shortlisted'],
+    s_interested: ['有意向', 'interested'],
     s_contacted: ['已联系', 'contacted'],
     s_declined: ['已婉拒', 'declined'],
     s_agreement_signed: ['已签约', 'agreement signed'],
     close: ['关闭', 'Close'],
+    col_note: ['留言', 'Note'],
+    by: ['来自 ', 'from '],
     /* dashboard */
     dash_title: ['科协技术对接看板', '科协 matching dashboard'],
     scope_all: ['全部地区', 'All regions'],
@@ -161,6 +202,108 @@ const KX = (() => {
                    'Faceted search, ranked partners, shortlist, pipeline stages, CSV export.'],
     home_dashboard: ['各县区、各行业的需求、对接与签约,以及对接漏斗。',
                      'Needs, matches and agreements by county and industry; the funnel.'],
+    home_expert: ['专家、院士和学会:维护个人资料,查看推荐给您的需求并回复是否有意向。',
+                  'Experts, academicians and societies: keep your profile, see the needs proposed to you and answer them.'],
+    home_admin: ['管理员:开通和停用账号,查看操作日志。', 'Administrators: accounts and the audit log.'],
+    /* expert self-service */
+    me_title: ['我的资料', 'My profile'],
+    me_hint: ['这些内容决定为您推荐哪些需求。姓名、单位归属和邮箱由科协维护。',
+              'What you write here decides which needs are proposed to you. Your name and e-mail address are kept by the 科协.'],
+    f_capacity: ['每周最多接收推荐数(0 表示暂不接收)', 'Proposals per week at most (0: none for now)'],
+    f_org: ['工作单位', 'Organisation'],
+    f_title: ['职称', 'Title'],
+    f_digest: ['每周推荐邮件', 'Weekly digest'],
+    digest_weekly: ['每周发送', 'weekly'],
+    digest_off: ['不发送', 'off'],
+    f_profile_text: ['个人简介与可提供的服务', 'About you and what you offer'],
+    proposed: ['推荐给您的需求', 'Needs proposed to you'],
+    proposed_none: ['每周推荐邮件中的需求会列在这里。', 'The needs of your weekly digests are listed here.'],
+    fits: ['可能适合您的开放需求', 'Open needs that fit you'],
+    need_linked: ['邮件中的需求', 'The need from your mail'],
+    need_missing: ['找不到该需求,或它未公开。', 'No such need, or it is not public.'],
+    ans_yes: ['有意向', 'Interested'],
+    ans_no: ['不合适', 'Not for me'],
+    ans_note_ph: ['一句话说明(可选),联络员会看到', 'A line for the liaison officer (optional)'],
+    ans_state_interested: ['您已回复:有意向', 'You answered: interested'],
+    ans_state_declined: ['您已回复:不合适', 'You answered: not for me'],
+    ans_saved: ['已回复,联络员会跟进', 'Answered: the liaison officer will follow up'],
+    week: ['推荐周 ', 'week '],
+    via_result: ['您的成果:', 'your result: '],
+    f_enterprise: ['需求方', 'Enterprise'],
+    /* one-click answers */
+    answer_title: ['回复推荐的需求', 'Answer a proposed need'],
+    answer_intro: ['这项需求是在每周推荐邮件中推荐给您的。请选择是否有意向对接;选择后联络员会跟进。',
+                   'This need was proposed to you in your weekly digest. Say whether you are interested: a liaison officer follows up.'],
+    answer_for: ['推荐给:', 'Proposed to: '],
+    answer_partner: ['对接方:', 'Partner: '],
+    answer_until: ['链接有效期至 ', 'This link works until '],
+    answer_done_interested: ['已记录:您对这项需求有意向。联络员会尽快与您联系,谢谢!',
+                             'Recorded: you are interested. A liaison officer will be in touch. Thank you!'],
+    answer_done_declined: ['已记录:这项需求不适合您。谢谢您的回复!', 'Recorded: this need is not for you. Thank you for answering!'],
+    answer_already: ['这条推荐已经通过此链接回复过了', 'This proposal was answered through this link already'],
+    answer_expired: ['此回复链接已过期。请登录后在“我的对接”页面回复。',
+                     'This answer link expired: sign in and answer on your page.'],
+    answer_invalid: ['此回复链接无效(不完整或被改动过)。请使用邮件中的原始链接,或登录后回复。',
+                     'This answer link is not valid (cut short or altered): use the link as mailed, or sign in to answer.'],
+    answer_missing: ['链接不完整:缺少回复令牌。', 'The link is incomplete: it carries no answer token.'],
+    answer_closed: ['这项需求已关闭,不再接受回复。', 'This need is closed and takes no answers.'],
+    answer_open_page: ['登录后查看全部推荐', 'Sign in to see all your proposals'],
+    answered_at: ['回复时间 ', 'answered '],
+    /* admin */
+    users: ['账号', 'Accounts'],
+    add_user: ['开通账号', 'Add an account'],
+    f_person: ['姓名', 'Name'],
+    f_role: ['角色', 'Role'],
+    f_scope: ['范围', 'Scope'],
+    f_record: ['关联记录', 'Record'],
+    scope_liaison: ['地区代码,如 371602', 'region code, e.g. 371602'],
+    scope_enterprise: ['企业,如 enterprise:C001', 'enterprise, e.g. enterprise:C001'],
+    scope_expert: ['专家或院士,如 expert:E0001', 'expert or academician, e.g. expert:E0001'],
+    scope_society: ['学会,如 society:S001', 'society, e.g. society:S001'],
+    scope_admin: ['(全部)', '(everything)'],
+    f_password_opt: ['初始密码(可选,至少 10 个字符;不填则通过邮件链接登录)',
+                     'Password (optional, 10 characters or more; without one the person signs in by link)'],
+    create: ['开通', 'Add'],
+    disable: ['停用', 'Disable'],
+    enable: ['启用', 'Enable'],
+    st_active: ['正常', 'active'],
+    st_disabled: ['已停用', 'disabled'],
+    pw_yes: ['有密码', 'password'],
+    pw_no: ['链接登录', 'link only'],
+    col_email: ['邮箱', 'E-mail'],
+    col_state: ['状态', 'State'],
+    col_created: ['开通时间', 'Created'],
+    change_role: ['修改角色', 'Change role'],
+    user_added: ['账号已开通', 'Account added'],
+    user_saved: ['账号已更新', 'Account updated'],
+    audit: ['操作日志', 'Audit log'],
+    filter_person: ['人员', 'Person'],
+    filter_what: ['操作', 'Action'],
+    filter_from: ['起始日期', 'From'],
+    filter_to: ['截止日期', 'To'],
+    all: ['全部', 'All'],
+    load_more: ['加载更早的记录', 'Load older entries'],
+    col_when: ['时间', 'When'],
+    col_person: ['人员', 'Person'],
+    col_role: ['角色', 'Role'],
+    col_what: ['操作', 'Action'],
+    col_key: ['对象', 'Object'],
+    audit_shown: ['显示 {n} / 已加载 {m} 条', '{n} shown of {m} loaded'],
+    anonymous: ['(未登录)', '(not signed in)'],
+    /* the account page */
+    account_title: ['我的账号', 'My account'],
+    my_token: ['为脚本生成 API 令牌', 'An API token for your scripts'],
+    my_token_hint: ['令牌代表您本人调用接口(Authorization: Bearer …),权限与您的账号相同;请像密码一样保管。管理员可随时撤销。',
+                    'A token acts as you on the API (Authorization: Bearer …), with your account\'s rights: keep it like a password. Administrators can revoke it.'],
+    token_label: ['用途说明', 'What it is for'],
+    token_expires: ['有效期', 'Valid for'],
+    days_30: ['30 天', '30 days'],
+    days_90: ['90 天', '90 days'],
+    days_365: ['1 年', '1 year'],
+    token_make: ['生成令牌', 'Make a token'],
+    token_once: ['令牌只显示这一次,请立即复制保存:', 'The token is shown this once: copy it now.'],
+    who_cli: ['命令行', 'command line'],
+    who_link: ['邮件一键回复', 'one-click answer by mail'],
   };
 
   let lang = localStorage.getItem('kxLang') === 'en' ? 'en' : 'zh';
@@ -229,73 +372,198 @@ const KX = (() => {
 
   /* ---- the API ---------------------------------------------------------- */
 
+  /* People sign in to a session: an HttpOnly cookie the browser sends by
+   * itself, and a CSRF token (from /v1/whoami or the sign-in reply) that
+   * every write with the cookie must carry in X-CSRF-Token. An API token
+   * (kept in localStorage by the sign-in page's token form) is the other
+   * way in, for scripts and tests; when one is kept it is sent instead, and
+   * a request with a bearer token needs no CSRF token. */
   let token = localStorage.getItem('kxToken') || '';
+  let csrf = '';
 
   class ApiError extends Error {
-    constructor(status, code, message, field) {
+    constructor(status, code, message, field, retryAfter) {
       super(message);
       this.status = status;
       this.code = code;
       this.field = field || '';
+      this.retryAfter = retryAfter || 0;
     }
   }
 
+  function authHeaders(method) {
+    const h = {};
+    if (token) h.Authorization = 'Bearer ' + token;
+    else if (csrf && method !== 'GET' && method !== 'HEAD') h['X-CSRF-Token'] = csrf;
+    return h;
+  }
+
+  async function failure(res) {
+    let e = {};
+    try {
+      e = (await res.json()).error || {};
+    } catch (x) {
+      e = {};
+    }
+    return new ApiError(res.status, e.code || 'error', e.message || res.statusText, e.field,
+                        Number(res.headers.get('Retry-After')) || 0);
+  }
+
   async function api(method, path, body) {
-    const opts = {method, headers: {}};
-    if (token) opts.headers.Authorization = 'Bearer ' + token;
+    const opts = {method, headers: authHeaders(method), credentials: 'same-origin'};
     if (body !== undefined) {
       opts.headers['Content-Type'] = 'application/json';
       opts.body = JSON.stringify(body);
     }
     const res = await fetch(path, opts);
-    let data = null;
+    if (!res.ok) throw await failure(res);
     try {
-      data = await res.json();
+      return await res.json();
     } catch (e) {
-      data = null;
+      return null;
     }
-    if (!res.ok) {
-      const e = (data && data.error) || {};
-      throw new ApiError(res.status, e.code || 'error',
-                         e.message || res.statusText, e.field);
-    }
-    return data;
   }
 
-  /* ---- the page frame: header, language, login ------------------------- */
+  /* What the sign-in page keeps after a session starts: the CSRF token,
+   * and no API token (it would be sent instead of the cookie). */
+  function useSession(c) {
+    csrf = c || '';
+    token = '';
+    localStorage.removeItem('kxToken');
+  }
+
+  function useToken(tk) {
+    token = tk || '';
+    csrf = '';
+    if (token) localStorage.setItem('kxToken', token);
+    else localStorage.removeItem('kxToken');
+  }
+
+  /* ---- the page frame: header, navigation, sign-in ---------------------- */
 
   let who = null;
 
-  /* The header and the login card the signed-in pages share: each page
-   * holds an empty <header class="top"> and <section id="login">, filled
-   * here (static markup, translated by applyI18n like the rest). */
-  const NAV = [['enterprise', '企业'], ['liaison', '联络员'], ['dashboard', '看板']];
+  /* Each role's own page, where sign-in leads when nothing else is asked. */
+  const HOME = {enterprise: 'enterprise.html', liaison: 'liaison.html', admin: 'admin.html',
+                expert: 'expert.html', society: 'expert.html'};
+  /* The pages of the header, and the roles that use each. */
+  const NAV = [['enterprise', ['enterprise']], ['liaison', ['liaison', 'admin']],
+               ['dashboard', ['liaison', 'admin']], ['expert', ['expert', 'society']],
+               ['admin', ['admin']]];
+
+  function home(role) {
+    return HOME[role] || 'index.html';
+  }
+
+  /* The sign-in page, asked to come back here (path, query and fragment:
+   * a digest's link lands where it points once the person is in). */
+  function signinUrl(why) {
+    const next = location.pathname + location.search + location.hash;
+    return 'signin.html?next=' + encodeURIComponent(next) + (why ? '&why=' + why : '');
+  }
+
+  /* Where a sign-in may go next: a path on this site only ("/x.html?..."),
+   * never another origin ("//evil", "https://evil", "/\evil"); "" if not. */
+  function safeNext(next) {
+    if (!next || next[0] !== '/' || next[1] === '/' || next[1] === '\\') return '';
+    let u;
+    try {
+      u = new URL(next, location.origin);
+    } catch (e) {
+      return '';
+    }
+    if (u.origin !== location.origin || /^\/signin\.html$/.test(u.pathname)) return '';
+    return u.pathname + u.search + u.hash;
+  }
+
+  /* Ends the session on the server (the cookie alone is not enough to
+   * forget), forgets any API token, then goes to the sign-in page (with
+   * `next` when signing in as someone else for this page). */
+  async function signOut(next) {
+    try {
+      const headers = csrf ? {'X-CSRF-Token': csrf} : {};
+      await fetch('/v1/session', {method: 'DELETE', credentials: 'same-origin', headers});
+    } catch (e) {
+      /* offline: the session expires by itself */
+    }
+    useToken('');
+    csrf = '';
+    location.href = 'signin.html?why=out' + (next ? '&next=' + encodeURIComponent(next) : '');
+  }
+
+  /* The header the signed-in pages share: each page holds an empty
+   * <header class="top"> (and a <section id="login"> for a role that may
+   * not use it), filled here and translated by applyI18n like the rest.
+   * The navigation follows the role, once whoami has named it. */
   function chrome() {
-    const page = document.body.dataset.page;
     const h = $('header.top');
     if (h && !h.children.length) {
-      const links = NAV.map(([p, zh]) => `<a href="${p}.html" data-i18n="nav_${p}"` +
-        (p === page ? ' class="current" aria-current="page"' : '') + `>${zh}</a>`).join('');
       h.innerHTML =
         '<a class="brand" href="index.html"><b>kxmatch</b> <span data-i18n="brand">科协技术需求对接</span>' +
         '<span class="org" hidden></span></a>' +
-        `<nav>${links}</nav><span class="spacer"></span><span id="who" class="who"></span>` +
+        '<nav id="nav"></nav><span class="spacer"></span><a id="who" class="who" href="account.html"></a>' +
         '<button id="logout" class="ghost" type="button" data-i18n="logout" hidden>退出</button>' +
         '<button id="lang" class="ghost" type="button" data-i18n="lang_switch">English</button>';
     }
     const login = $('#login');
     if (login && !login.children.length)
       login.innerHTML =
-        '<h2 data-i18n="login_title">使用令牌登录</h2><form id="login-form">' +
-        '<input id="token" name="token" autocomplete="off" spellcheck="false" data-i18n-ph="token_ph" placeholder="kx_ 开头的令牌">' +
-        '<button type="submit" class="primary" data-i18n="login">登录</button></form>' +
-        '<p class="hint" data-i18n="login_hint">令牌由科协管理员使用 kxmatch token create 生成。</p>' +
-        '<p id="login-error" class="error" role="alert"></p>';
+        '<h2 data-i18n="wrong_role_title">无权访问此页面</h2>' +
+        '<p id="login-error" class="error" role="alert"></p>' +
+        '<div class="actions"><a id="login-home" class="button primary" href="index.html" ' +
+        'data-i18n="wrong_role_home">前往我的页面</a>' +
+        '<button id="login-other" type="button" data-i18n="wrong_role_other">以其他账号登录</button></div>';
+  }
+
+  function nav() {
+    const box = $('#nav');
+    if (!box) return;
+    const page = document.body.dataset.page;
+    clear(box);
+    for (const [p, roles] of NAV) {
+      if (!who || !roles.includes(who.role)) continue;
+      box.append(el('a', {href: p + '.html', 'data-i18n': 'nav_' + p,
+                          class: p === page ? 'current' : null,
+                          'aria-current': p === page ? 'page' : null}, t('nav_' + p)));
+    }
   }
 
   /* Who runs this site (GET /v1/site, from the configuration file): its
    * name in every page's header and title, asked once per page. */
   let org = '';
+  /* A form's error line (#form-error) and its marked fields: clear(), and
+   * show(e) for an API error, in the page's language, the field's box
+   * marked; a success notice from before must not stand beside it. */
+  function formErrors(form) {
+    return {
+      clear() {
+        $('#form-error').textContent = '';
+        form.querySelectorAll('.invalid').forEach((n) => n.classList.remove('invalid'));
+      },
+      show(e) {
+        const base = (e.field || '').replace(/\[.*$/, '');
+        const fe = $('#form-error');
+        fe.textContent = errorText(e);
+        fe.title = e.message + (e.field ? ` (${e.field})` : '');
+        const n = $('#toast');
+        if (n) n.className = '';
+        const input = base && form.elements.namedItem(base);
+        const box = input ? input.closest('.field')
+                          : form.querySelector(`.codepick[data-name="${base}"]`);
+        if (box) box.classList.add('invalid');
+      },
+    };
+  }
+
+  /* The frame of a page that needs no sign-in: header, the organisation's
+   * name, the language and its switch. */
+  function openPage() {
+    chrome();
+    showOrg();
+    applyI18n();
+    $('#lang').addEventListener('click', () => setLang(lang === 'en' ? 'zh' : 'en'));
+  }
+
   function showOrg() {
     if (!org) return;
     document.querySelectorAll('.brand .org').forEach((e) => {
@@ -314,66 +582,137 @@ const KX = (() => {
     if (!h) return;
     $('#lang').addEventListener('click', () => setLang(lang === 'en' ? 'zh' : 'en'));
     const out = $('#logout');
-    if (out)
-      out.addEventListener('click', () => {
-        localStorage.removeItem('kxToken');
-        token = '';
-        location.reload();
-      });
+    if (out) out.addEventListener('click', () => signOut());
   }
 
+  /* The person (or token) signed in: name, role, and the scope of the
+   * role (an enterprise, a region, a record). */
   function showWho() {
     const w = $('#who');
     if (!w || !who) return;
     let scope = '';
     if (who.role === 'enterprise') scope = who.enterprise_name || who.enterprise;
     else if (who.role === 'liaison') scope = who.region_name || who.region;
-    w.textContent = t('role_' + who.role) + (scope ? ' · ' + scope : '');
+    else if (who.record && who.record_name !== who.name) scope = who.record_name || who.record;
+    w.textContent = [who.name, t('role_' + who.role), scope].filter(Boolean).join(' · ');
   }
 
-  /* Shows the login form until a token of an allowed role is given, then
-   * calls start(who). */
+  /* Asks who is signed in: without a session or token, off to the sign-in
+   * page (which comes back here); with a role this page does not serve, a
+   * card saying so; else start(who). */
   async function init(roles, start) {
     chrome();
     showOrg();
     applyI18n();
     header();
     langListeners.push(showWho);
-    const form = $('#login-form');
     const login = $('#login');
     const app = $('#app');
-    const err = $('#login-error');
-    async function attempt() {
-      try {
-        who = await api('GET', '/v1/whoami');
-      } catch (e) {
-        who = null;
-        if (token) err.textContent = t('login_failed');
-        login.hidden = false;
-        app.hidden = true;
+    try {
+      who = await api('GET', '/v1/whoami');
+    } catch (e) {
+      who = null;
+      if (e.status === 401) {
+        const why = token ? 'token' : /session/.test(e.message) ? 'expired' : '';
+        useToken('');
+        location.replace(signinUrl(why));
         return;
       }
-      if (!roles.includes(who.role)) {
-        err.textContent = t('wrong_role') + roles.map((r) => t('role_' + r)).join(' / ');
+      if (login) {
         login.hidden = false;
-        app.hidden = true;
-        return;
+        $('#login-error').textContent = errorText(e);
       }
-      err.textContent = '';
-      login.hidden = true;
-      app.hidden = false;
-      $('#logout').hidden = false;
-      showWho();
-      start(who);
+      return;
     }
-    form.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      token = $('#token').value.trim();
-      localStorage.setItem('kxToken', token);
-      attempt();
+    csrf = who.csrf || '';
+    nav();
+    showWho();
+    $('#logout').hidden = false;
+    if (!roles.includes(who.role)) {
+      $('#login-error').textContent = t('wrong_role') + roles.map((r) => t('role_' + r)).join(' / ');
+      $('#login-home').href = home(who.role);
+      $('#login-other').onclick = () => signOut(location.pathname + location.search + location.hash);
+      login.hidden = false;
+      app.hidden = true;
+      return;
+    }
+    login.hidden = true;
+    app.hidden = false;
+    start(who);
+  }
+
+  /* ---- the taxonomy code picker ----------------------------------------- */
+
+  /* A code field: chips for the chosen codes, suggestions from
+   * /v1/taxonomy as the user types a name or a code. Each code keeps its
+   * names ({name, name_en}) so that the chips follow the page's language.
+   * box holds .chips, input.code-q and ul.suggest; data-taxonomy names
+   * the taxonomy (industry, discipline). */
+  function codePicker(box) {
+    const taxonomy = box.dataset.taxonomy;
+    const chips = box.querySelector('.chips');
+    const input = box.querySelector('.code-q');
+    const list = box.querySelector('.suggest');
+    const codes = new Map();
+    let timer = null;
+
+    function render() {
+      clear(chips);
+      for (const [code, names] of codes)
+        chips.append(el('span', {class: 'chip', dataset: {code}}, `${code} ${nameOf(names)}`,
+          el('button', {type: 'button', 'aria-label': '×', onclick: () => {
+            codes.delete(code);
+            render();
+          }}, '×')));
+    }
+    async function lookup() {
+      const q = input.value.trim();
+      if (!q) {
+        list.hidden = true;
+        return;
+      }
+      let r;
+      try {
+        r = await api('GET', `/v1/taxonomy/${taxonomy}?limit=12&q=${encodeURIComponent(q)}`);
+      } catch (e) {
+        return;
+      }
+      clear(list);
+      for (const it of r.items)
+        list.append(el('li', {onmousedown: (ev) => {
+          ev.preventDefault();
+          codes.set(it.code, {name: it.name, name_en: it.name_en});
+          input.value = '';
+          list.hidden = true;
+          render();
+        }}, el('b', {}, it.code), nameOf(it)));
+      list.hidden = !r.items.length;
+    }
+    input.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = setTimeout(lookup, 180);
     });
-    if (token) attempt();
-    else login.hidden = false;
+    input.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Enter') return;
+      ev.preventDefault();
+      const first = list.querySelector('li');
+      if (first && !list.hidden)
+        first.dispatchEvent(new MouseEvent('mousedown', {cancelable: true}));
+    });
+    input.addEventListener('blur', () => setTimeout(() => { list.hidden = true; }, 150));
+    const picker = {
+      get: () => [...codes.keys()],
+      /* names: code -> name; names_en: code -> English name, where known */
+      set: (names, namesEn) => {
+        codes.clear();
+        for (const [c, n] of Object.entries(names || {}))
+          codes.set(c, {name: n, name_en: (namesEn || {})[c]});
+        render();
+      },
+      render,
+    };
+    langListeners.push(render);
+    return picker;
   }
 
   /* ---- formatting ------------------------------------------------------- */
@@ -412,10 +751,13 @@ const KX = (() => {
   /* An API error in the page's language: what went wrong (from the
    * error's code) and which field (the form's own label); in English the
    * server's own sentence, which is English. The server's sentence stays
-   * available as the element's title where a caller shows it. */
-  function errorText(e) {
+   * available as the element's title where a caller shows it. labels
+   * (optional) maps a field to the key of its label on this page, where
+   * the API's field name means something else than on the need form. */
+  function errorText(e, labels) {
     const base = (e.field || '').replace(/[[.].*$/, '');
-    const label = I18N['f_' + base] ? t('f_' + base).replace(/[(（].*$/, '') : '';
+    const key = (labels && labels[base]) || 'f_' + base;
+    const label = I18N[key] ? t(key).replace(/[(（].*$/, '') : '';
     if (lang === 'en')
       return (label ? label + ': ' : '') + (e.message || t('err_internal'));
     const what = I18N['err_' + e.code] ? t('err_' + e.code) : t('err_internal');
@@ -605,23 +947,14 @@ const KX = (() => {
 
   /* ---- downloads ---------------------------------------------------------- */
 
-  /* Files the API makes (the pipeline as CSV): fetched with the token, as
-   * a plain link cannot carry it, then saved under the name the server
-   * gives in Content-Disposition. The page builds no file itself, so that
-   * quoting and formula neutralisation live in one place, the server. */
+  /* Files the API makes (the pipeline as CSV): fetched with the session
+   * or token (a plain link could not carry a token), then saved under the
+   * name the server gives in Content-Disposition. The page builds no file
+   * itself, so that quoting and formula neutralisation live in one place,
+   * the server. */
   async function download(path, fallback) {
-    const opts = {headers: {}};
-    if (token) opts.headers.Authorization = 'Bearer ' + token;
-    const res = await fetch(path, opts);
-    if (!res.ok) {
-      let e = {};
-      try {
-        e = (await res.json()).error || {};
-      } catch (x) {
-        e = {};
-      }
-      throw new ApiError(res.status, e.code || 'error', e.message || res.statusText, e.field);
-    }
+    const res = await fetch(path, {headers: authHeaders('GET'), credentials: 'same-origin'});
+    if (!res.ok) throw await failure(res);
     const m = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '');
     const url = URL.createObjectURL(await res.blob());
     const a = el('a', {href: url, download: m ? m[1] : fallback});
@@ -633,7 +966,9 @@ const KX = (() => {
   return {
     t, el, svg, clear, $, api, ApiError, init, applyI18n, pct, kindName,
     stageName, nameOf, dateOf, toast, errorText, renderMatches, groupedBars, funnel,
-    download, onLang: (f) => langListeners.push(f),
+    download, codePicker, home, safeNext, signOut, useSession, useToken, chrome, showOrg,
+    formErrors, openPage,
+    setLang, onLang: (f) => langListeners.push(f),
     get lang() { return lang; },
     get who() { return who; },
   };

@@ -1,5 +1,7 @@
 /* enterprise.js - the enterprise page: post and edit technology needs, and
- * see the ranked partners of each with the reasons for its score. */
+ * see the ranked partners of each with the reasons for its score. A
+ * digest's link lands here as enterprise.html?need=ID (that need) or
+ * ?need=ID&partner=KIND:ID (and that partner, marked among its matches). */
 'use strict';
 
 (() => {
@@ -7,80 +9,13 @@
   let editing = null; /* id of the need in the form, null for a new one */
   let current = null; /* {name, matches, note} shown below the form */
   let loaded = null;  /* the stored record of the need in the form */
+  let marked = null;  /* the partner a digest's link named, marked in the matches */
   const form = $('#need-form');
   const fld = (n) => form.elements.namedItem(n);
 
-  /* A code field: chips for the chosen codes, suggestions from
-   * /v1/taxonomy as the user types a name or a code. Each code keeps its
-   * names ({name, name_en}) so that the chips follow the page's language. */
-  function codePicker(box) {
-    const taxonomy = box.dataset.taxonomy;
-    const chips = box.querySelector('.chips');
-    const input = box.querySelector('.code-q');
-    const list = box.querySelector('.suggest');
-    const codes = new Map();
-    let timer = null;
-
-    function render() {
-      clear(chips);
-      for (const [code, names] of codes)
-        chips.append(el('span', {class: 'chip', dataset: {code}}, `${code} ${KX.nameOf(names)}`,
-          el('button', {type: 'button', 'aria-label': '×', onclick: () => {
-            codes.delete(code);
-            render();
-          }}, '×')));
-    }
-    async function lookup() {
-      const q = input.value.trim();
-      if (!q) {
-        list.hidden = true;
-        return;
-      }
-      let r;
-      try {
-        r = await api('GET', `/v1/taxonomy/${taxonomy}?limit=12&q=${encodeURIComponent(q)}`);
-      } catch (e) {
-        return;
-      }
-      clear(list);
-      for (const it of r.items)
-        list.append(el('li', {onmousedown: (ev) => {
-          ev.preventDefault();
-          codes.set(it.code, {name: it.name, name_en: it.name_en});
-          input.value = '';
-          list.hidden = true;
-          render();
-        }}, el('b', {}, it.code), KX.nameOf(it)));
-      list.hidden = !r.items.length;
-    }
-    input.addEventListener('input', () => {
-      clearTimeout(timer);
-      timer = setTimeout(lookup, 180);
-    });
-    input.addEventListener('keydown', (ev) => {
-      if (ev.key !== 'Enter') return;
-      ev.preventDefault();
-      const first = list.querySelector('li');
-      if (first && !list.hidden)
-        first.dispatchEvent(new MouseEvent('mousedown', {cancelable: true}));
-    });
-    input.addEventListener('blur', () => setTimeout(() => { list.hidden = true; }, 150));
-    return {
-      get: () => [...codes.keys()],
-      /* names: code -> name; names_en: code -> English name, where known */
-      set: (names, namesEn) => {
-        codes.clear();
-        for (const [c, n] of Object.entries(names || {}))
-          codes.set(c, {name: n, name_en: (namesEn || {})[c]});
-        render();
-      },
-      render,
-    };
-  }
-
   const pickers = {};
   document.querySelectorAll('.codepick').forEach((b) => {
-    pickers[b.dataset.name] = codePicker(b);
+    pickers[b.dataset.name] = KX.codePicker(b);
   });
 
   /* The region is two selects, county then township, so that a need keeps
@@ -126,24 +61,7 @@
     return fld('township').value || fld('region').value;
   }
 
-  function clearErrors() {
-    $('#form-error').textContent = '';
-    form.querySelectorAll('.invalid').forEach((n) => n.classList.remove('invalid'));
-  }
-
-  function showError(e) {
-    const base = (e.field || '').replace(/\[.*$/, '');
-    const fe = $('#form-error');
-    fe.textContent = KX.errorText(e);
-    fe.title = e.message + (e.field ? ` (${e.field})` : '');
-    /* a success notice from before must not stand beside the error */
-    const n = $('#toast');
-    if (n) n.className = '';
-    const input = base && form.elements.namedItem(base);
-    const box = input ? input.closest('.field')
-                      : form.querySelector(`.codepick[data-name="${base}"]`);
-    if (box) box.classList.add('invalid');
-  }
+  const {clear: clearErrors, show: showError} = KX.formErrors(form);
 
   function setMode() {
     $('#form-title').dataset.i18n = editing ? 'edit_need' : 'post_need';
@@ -174,6 +92,8 @@
     $('#matches-for').textContent = current.name;
     const box = $('#matches');
     KX.renderMatches(box, current.matches);
+    const li = marked && box.querySelector(`li.match[data-key="${CSS.escape(marked)}"]`);
+    if (li) li.classList.add('highlight');
     if (current.note && !(current.matches || []).length)
       box.append(el('p', {class: 'note'}, current.note));
   }
@@ -231,8 +151,39 @@
     }
   }
 
+  /* Marks the partner a digest named among the need's matches and
+   * scrolls to it; one ranked below the first ten is fetched with more
+   * matches, and a partner no longer among them is said so. */
+  async function highlight(id, key) {
+    const find = () => document.querySelector(`#matches li.match[data-key="${CSS.escape(key)}"]`);
+    if (!current || editing !== id) return; /* the need did not open */
+    marked = key;
+    if (!find() && current && (current.matches || []).length) {
+      try {
+        const m = await api('GET', `/v1/needs/${encodeURIComponent(id)}/matches?top=100`);
+        const i = m.matches.findIndex((x) => x.key === key);
+        if (i >= 0) {
+          current.matches = m.matches.slice(0, Math.max(10, i + 1));
+          showMatches();
+        }
+      } catch (e) {
+        /* the first ten stay */
+      }
+    }
+    const li = find();
+    if (!li) {
+      KX.toast(t('partner_gone'), true);
+      return;
+    }
+    li.classList.add('highlight');
+    li.setAttribute('tabindex', '-1');
+    li.scrollIntoView({block: 'center'});
+    li.focus({preventScroll: true});
+  }
+
   async function open(id) {
     clearErrors();
+    marked = null;
     let r;
     try {
       r = await api('GET', `/v1/needs/${encodeURIComponent(id)}`);
@@ -301,14 +252,18 @@
   KX.onLang(() => {
     showMatches();
     loadList();
-    for (const p of Object.values(pickers)) p.render();
   });
   fld('region').addEventListener('change', () => townships(fld('region').value));
   KX.init(['enterprise'], async (who) => {
     await setRegion(who.enterprise_region || '', '');
     loadList();
-    /* Digests link here with ?need=ID: open that need and its partners. */
-    const need = new URLSearchParams(location.search).get('need');
-    if (need) open(need);
+    /* Digests link here with ?need=ID: open that need and its partners,
+     * and with &partner=KEY mark that partner. */
+    const p = new URLSearchParams(location.search);
+    const need = p.get('need'), partner = p.get('partner');
+    if (need) {
+      await open(need);
+      if (partner) highlight(need, partner);
+    }
   });
 })();

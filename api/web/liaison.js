@@ -5,7 +5,9 @@
 
 (() => {
   const {t, el, $, api, clear} = KX;
-  const STAGES = ['shortlisted', 'contacted', 'declined', 'agreement_signed'];
+  /* interested: the partner answered a proposal so (on their page or by
+   * the digest's one-click link); declined: either side said no. */
+  const STAGES = ['shortlisted', 'interested', 'contacted', 'declined', 'agreement_signed'];
   const FACETS = ['kind', 'region', 'industry', 'discipline'];
   /* Facet levels shown when nothing of that facet is selected. */
   const TOP_LEVEL = {region: 3, industry: 2, discipline: 1};
@@ -229,7 +231,12 @@
         el('td', {}, e.partner_name || e.partner,
            el('div', {class: 'meta'}, [e.partner_org, e.partner].filter(Boolean).join(' · '))),
         el('td', {}, KX.kindName(e.partner_kind || e.partner.split(':')[0])),
-        el('td', {}, sel),
+        el('td', {class: 'stage-cell'}, sel,
+           /* the last move's line of text, and who made it: a partner's
+            * answer says why */
+           e.note || e.by_name ? el('div', {class: 'meta move-note'},
+             [e.note ? `“${e.note}”` : '', e.by_name ? t('by') + e.by_name : ''].filter(Boolean).join(' — '))
+             : null),
         el('td', {}, KX.dateOf(e.updated))));
     }
   }
