@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Inferred codes kept per taxonomy. */
 #define INFER_MAX 6
@@ -510,7 +511,49 @@ static void apply_evidence(struct cand *v, size_t nc, double evidence)
     }
 }
 
-static void score_profile(match_ctx *m, const struct need *n,
+/* The part of an address after '@', or NULL. */
+static const char *mail_domain(const char *addr)
+{
+    const char *at = addr ? strrchr(addr, '@') : NULL;
+
+    return at && at[1] ? at + 1 : NULL;
+}
+
+/* 1 if person record p works for the need's enterprise. */
+static int works_there(const struct need *n, const struct kx_record *p)
+{
+    return n->ent_name[0] && p->org && strcmp(p->org, n->ent_name) == 0;
+}
+
+/* 1 if society s belongs to the need's own enterprise, which it would
+ * then be brokered to: the enterprise's own 企业科协 (named after it), a
+ * society whose contact writes from the enterprise's mail domain, or one
+ * at least half of whose members work there. (A city's society with one
+ * member from the enterprise stays: that member is left out alone.) */
+static int society_of_enterprise(store_txn *t, const struct need *n,
+                                 const struct kx_record *s)
+{
+    const char *ed = n->ent ? mail_domain(n->ent->email) : NULL;
+    const char *sd = mail_domain(s->contact);
+    size_t there = 0;
+
+    if (!n->ent_name[0])
+        return 0;
+    if (s->name && strstr(s->name, n->ent_name))
+        return 1;
+    if (ed && sd && strcasecmp(ed, sd) == 0)
+        return 1;
+    for (size_t i = 0; i < s->members.n; i++) {
+        struct kx_record *p = NULL;
+
+        there += load_candidate(t, s->members.v[i], &p) == KX_OK &&
+                 works_there(n, p);
+        record_free(p);
+    }
+    return s->members.n && 2 * there >= s->members.n;
+}
+
+static void score_profile(match_ctx *m, store_txn *t, const struct need *n,
                           struct cand *v, size_t nc, int baseline)
 {
     qsort(v, nc, sizeof *v, cand_by_key);
@@ -521,7 +564,9 @@ static void score_profile(match_ctx *m, const struct need *n,
 
         if ((r->kind == KX_KIND_EXPERT || r->kind == KX_KIND_ACADEMICIAN) &&
             (r->capacity == 0 || strs_has(&r->conflicts, n->enterprise) ||
-             (n->ent_name[0] && r->org && strcmp(r->org, n->ent_name) == 0)))
+             works_there(n, r)))
+            v[i].excluded = 1;
+        else if (r->kind == KX_KIND_SOCIETY && society_of_enterprise(t, n, r))
             v[i].excluded = 1;
     }
     for (size_t i = 0; i < nc && !baseline; i++) {
@@ -755,7 +800,7 @@ static enum kx_status run(match_ctx *m, store_txn *t, const struct need *n,
         score_fit(m, n, c, xap_mset_weight(ms, i), upper, baseline);
         nv++;
     }
-    score_profile(m, n, v, nv, baseline);
+    score_profile(m, t, n, v, nv, baseline);
     apply_evidence(v, nv, baseline ? 1 : need_evidence(m, n, q));
     qsort(v, nv, sizeof *v, cand_by_score);
     *cands_out = v;

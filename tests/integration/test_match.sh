@@ -966,6 +966,30 @@ for n in $(python3 -c 'import json,sys; [print("need:" + r["id"]) for r in map(j
 done
 expect_eq "every open need of the dataset gives enough to match on" "$thick" "$(python3 -c 'import json,sys; print(sum(json.loads(l).get("status", "open") == "open" for l in open(sys.argv[1])))' "$DATA/needs.jsonl")"
 
+# Conflict of interest (issue 15): an enterprise's own 企业科协 (S044 is
+# C001's: named after it, its contact at C001's mail domain) is never
+# proposed for that enterprise's needs, either way round; a city's society
+# with one member from C001 (S001) still is.
+coi=$(python3 - "$KX" "$DB" "$DATA" <<'PY'
+import json, subprocess, sys
+kx, db, data = sys.argv[1:4]
+def match(key, top=50):
+    out = subprocess.run([kx, "match", "--db", db, "--json", "--top", str(top), key],
+                         capture_output=True, text=True)
+    return [m["key"] for m in json.loads(out.stdout)["matches"]] if out.returncode == 0 else None
+needs = [json.loads(l) for l in open(data + "/needs.jsonl")]
+own = ["need:" + n["id"] for n in needs if n["enterprise"] == "enterprise:C001"
+       and n.get("status", "open") == "open"]
+bad = ["%s proposes S044" % k for k in own if "society:S044" in (match(k) or [])]
+if not any("society:S001" in (match(k) or []) for k in own):
+    bad.append("S001 is never proposed for C001's needs")
+back = match("society:S044", 200) or []
+bad += ["S044's needs hold %s of C001" % k for k in back if k in own]
+print("; ".join(bad) or "ok: %d needs of C001" % len(own))
+PY
+)
+expect_contains "an enterprise's own 企业科协 is never its partner" "$coi" "ok:"
+
 JUDG="$SRC/datasets/eval/judgments.jsonl"
 if [ -f "$JUDG" ]; then
     # the default path is relative to the source tree
