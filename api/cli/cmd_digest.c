@@ -27,7 +27,7 @@ static const char usage_text[] =
     "[--json | --raw]\n"
     "       kxmatch digest status [--week W] [--json]\n"
     "       kxmatch digest recipients [--week W]\n"
-    "       kxmatch digest frequency KEY weekly|off\n"
+    "       kxmatch digest frequency KEY weekly|fortnightly|monthly|off\n"
     "       kxmatch digest unsubscribe TOKEN\n"
     "       kxmatch digest liaison add --region CODE --email ADDR | "
     "remove --region CODE | list\n"

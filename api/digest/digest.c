@@ -553,16 +553,50 @@ enum kx_status api_digest_token(store *st, const char *recipient, char *buf,
     return store_txn_commit(t);
 }
 
-int api_digest_frequency_on(store_txn *t, const char *recipient)
+static const char *const frequencies[] = {"weekly", "fortnightly", "monthly",
+                                          "off", NULL};
+
+int api_digest_frequency_known(const char *freq)
+{
+    for (size_t i = 0; freq && frequencies[i]; i++)
+        if (strcmp(freq, frequencies[i]) == 0)
+            return 1;
+    return 0;
+}
+
+const char *api_digest_frequency(store_txn *t, const char *recipient)
 {
     char key[KX_KEY_MAX + 16];
     const void *v;
     size_t n;
 
     snprintf(key, sizeof key, "freq:%s", recipient);
-    if (store_kv_get(t, STORE_DIGEST, key, strlen(key), &v, &n) != KX_OK)
+    if (store_kv_get(t, STORE_DIGEST, key, strlen(key), &v, &n) == KX_OK)
+        for (size_t i = 0; frequencies[i]; i++)
+            if (n == strlen(frequencies[i]) && memcmp(v, frequencies[i], n) == 0)
+                return frequencies[i];
+    return "weekly";
+}
+
+int api_digest_frequency_on(store_txn *t, const char *recipient)
+{
+    return strcmp(api_digest_frequency(t, recipient), "off") != 0;
+}
+
+int api_digest_frequency_in(store_txn *t, const char *recipient,
+                            const char *week)
+{
+    const char *f = api_digest_frequency(t, recipient);
+    int y, m, d, w = 0;
+
+    if (strcmp(f, "weekly") == 0)
         return 1;
-    return !(n == 3 && memcmp(v, "off", 3) == 0);
+    if (strcmp(f, "off") == 0 ||
+        api_digest_week_parse(week, &y, &m, &d, NULL) != KX_OK)
+        return 0;
+    if (strcmp(f, "fortnightly") == 0) /* the even ISO weeks */
+        return sscanf(week, "%*4d-W%2d", &w) == 1 && w % 2 == 0;
+    return d <= 7; /* monthly: the week whose Monday is a month's first */
 }
 
 /* KX_OK if recipient names someone who can receive digests. */
@@ -616,10 +650,10 @@ enum kx_status api_digest_frequency_set(store *st, const char *recipient,
     store_txn *t = NULL;
     enum kx_status s;
 
-    if (!freq || (strcmp(freq, "weekly") != 0 && strcmp(freq, "off") != 0))
+    if (!api_digest_frequency_known(freq))
         return kx_error_set(err, KX_BADINPUT, "frequency",
-                            "\"%s\" is not a frequency (expected weekly or "
-                            "off)", freq ? freq : "");
+                            "\"%s\" is not a frequency (expected weekly, "
+                            "fortnightly, monthly or off)", freq ? freq : "");
     if ((s = store_txn_begin(st, 1, &t)) != KX_OK)
         return s;
     if ((s = recipient_exists(t, recipient, err)) != KX_OK ||

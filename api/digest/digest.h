@@ -302,7 +302,8 @@ enum kx_status api_digest_token_apply(store *st, const char *token,
                                       char *recipient_out, int *was_on,
                                       struct kx_error *err);
 
-/* Sets recipient's frequency: "weekly" or "off". The recipient must exist
+/* Sets recipient's frequency: "weekly", "fortnightly", "monthly" or
+ * "off". The recipient must exist
  * (a record of a recipient kind, or a configured liaison region):
  * KX_NOTFOUND otherwise; KX_BADINPUT for another frequency. */
 enum kx_status api_digest_frequency_set(store *st, const char *recipient,
@@ -311,6 +312,20 @@ enum kx_status api_digest_frequency_set(store *st, const char *recipient,
 
 /* 1 if recipient's digests are on (the default), 0 if off. */
 int api_digest_frequency_on(store_txn *t, const char *recipient);
+
+/* 1 if freq is one of the frequencies below. */
+int api_digest_frequency_known(const char *freq);
+
+/* Recipient's frequency: "weekly" (the default), "fortnightly", "monthly"
+ * or "off". Static. */
+const char *api_digest_frequency(store_txn *t, const char *recipient);
+
+/* 1 if recipient hears in ISO week `week`: every week when weekly, the
+ * even weeks when fortnightly, the week whose Monday is one of a month's
+ * first seven days when monthly; never when off. Proposals wait for the
+ * recipient's week: a pair not proposed stays open for a later plan. */
+int api_digest_frequency_in(store_txn *t, const char *recipient,
+                            const char *week);
 
 /* The recipient's unsubscribe token, created on first use, into buf
  * (API_DIGEST_TOKEN_LEN + 1 bytes). */

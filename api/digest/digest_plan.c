@@ -252,7 +252,7 @@ static int partner_cmp(const void *a, const void *b)
 /* Fills in a partner's capacity, recipient and whether it can be written
  * to. */
 static void partner_load(store_txn *t, const struct api_digest_plan_opts *o,
-                         struct ppartner *p)
+                         const char *week, struct ppartner *p)
 {
     json_object *r = api_digest_record(t, p->key), *v;
     char addr[256], name[256];
@@ -285,7 +285,7 @@ static void partner_load(store_txn *t, const struct api_digest_plan_opts *o,
         api_digest_address(t, p->recipient, addr, name, sizeof addr) != KX_OK) {
         p->usable = 0;
         p->why = 1;
-    } else if (!api_digest_frequency_on(t, p->recipient)) {
+    } else if (!api_digest_frequency_in(t, p->recipient, week)) {
         p->usable = 0;
         p->why = 2;
     }
@@ -325,7 +325,7 @@ static enum kx_status filter_candidates(struct plan_state *ps, store_txn *t)
     for (size_t j = 0; j < nk; j++) {
         snprintf(ps->partners[j].key, sizeof ps->partners[j].key, "%s",
                  keys[j]);
-        partner_load(t, ps->o, &ps->partners[j]);
+        partner_load(t, ps->o, ps->week, &ps->partners[j]);
     }
     ps->npartners = nk;
     for (size_t i = 0; i < ps->ncands; i++) {

@@ -158,6 +158,7 @@ enum kx_status api_digest_preview(store *st, const taxo *tx,
     store_txn *t = NULL;
     size_t withheld = 0;
     enum kx_status s;
+    const char *freq;
     int on;
 
     *out = NULL;
@@ -181,16 +182,21 @@ enum kx_status api_digest_preview(store *st, const taxo *tx,
     s = api_digest_kv_json(t, STORE_OUTBOX, key, &e);
     if (s == KX_NOTFOUND)
         s = KX_OK;
-    on = api_digest_frequency_on(t, recipient);
+    on = api_digest_frequency_in(t, recipient, week);
+    freq = api_digest_frequency(t, recipient);
     /* Nothing will be composed for someone who switched the digest off:
      * a preview must not pretend otherwise (a copy sent before is still
      * shown). */
     if (s == KX_OK && !e && !on)
-        s = kx_error_set(err, KX_NOTFOUND, "recipient",
-                         "%s has switched the weekly digest off, so no "
-                         "message will be composed (kxmatch digest frequency "
-                         "%s weekly switches it back on)", recipient,
-                         recipient);
+        s = strcmp(freq, "off") == 0
+                ? kx_error_set(err, KX_NOTFOUND, "recipient",
+                               "%s has switched the weekly digest off, so no "
+                               "message will be composed (kxmatch digest "
+                               "frequency %s weekly switches it back on)",
+                               recipient, recipient)
+                : kx_error_set(err, KX_NOTFOUND, "recipient",
+                               "%s hears %s, not in week %s: no message will "
+                               "be composed for it", recipient, freq, week);
     /* A copy is shown as it is, unless some of it may have to be withheld:
      * then the plan it came from says which needs it shows. */
     if (s == KX_OK && (!e || (v && v->may_read))) {
@@ -226,7 +232,7 @@ enum kx_status api_digest_preview(store *st, const taxo *tx,
     }
     add_str(res, "recipient", recipient);
     add_str(res, "week", week);
-    add_str(res, "frequency", on ? "weekly" : "off");
+    add_str(res, "frequency", freq);
     if (e && withheld == 0) {
         s = add_copy(res, e, v != NULL);
     } else {

@@ -96,7 +96,7 @@ enum kx_status api_digest_compose(store *st, const taxo *tx,
         api_digest_outbox_key(key, sizeof key, week, keys[i]);
         if (store_kv_get(t, STORE_OUTBOX, key, strlen(key), &v, &vl) == KX_OK)
             continue;
-        if (!api_digest_frequency_on(t, keys[i])) {
+        if (!api_digest_frequency_in(t, keys[i], week)) {
             cnt.off++;
             continue;
         }

@@ -38,8 +38,7 @@ enum MHD_Result api_route_me_record_get(struct api_req *r)
     o = api_record_view(r, t, rec);
     if (o)
         json_object_object_add(o, "digest", json_object_new_string(
-                                   api_digest_frequency_on(t, r->who.record)
-                                       ? "weekly" : "off"));
+                                   api_digest_frequency(t, r->who.record)));
     store_txn_abort(t);
     record_free(rec);
     return o ? api_reply_json(r, 200, o)
@@ -107,10 +106,9 @@ enum MHD_Result api_route_me_record_put(struct api_req *r)
     }
     if (json_object_object_get_ex(body, "digest", &dig)) {
         if (!json_object_is_type(dig, json_type_string) ||
-            (strcmp(json_object_get_string(dig), "weekly") != 0 &&
-             strcmp(json_object_get_string(dig), "off") != 0)) {
+            !api_digest_frequency_known(json_object_get_string(dig))) {
             st = kx_error_set(&err, KX_BADINPUT, "digest",
-                              "expected weekly or off");
+                              "expected weekly, fortnightly, monthly or off");
             goto out;
         }
         freq = json_object_get_string(dig);
@@ -136,8 +134,10 @@ enum MHD_Result api_route_me_record_put(struct api_req *r)
                                &same, &err)) != KX_OK)
         goto out;
     if (freq && (st = api_digest_frequency_set(r->srv->st, r->who.record,
-                                               freq, &err)) != KX_OK)
+                                               freq, &err)) != KX_OK) {
+        snprintf(err.field, sizeof err.field, "digest");
         goto out;
+    }
 out:
     store_txn_abort(t);
     json_object_put(body);
@@ -154,8 +154,7 @@ out:
     body = api_record_view(r, t, rec);
     if (body) {
         json_object_object_add(body, "digest", json_object_new_string(
-                                   api_digest_frequency_on(t, r->who.record)
-                                       ? "weekly" : "off"));
+                                   api_digest_frequency(t, r->who.record)));
         json_object_object_add(body, "indexed",
                                json_object_new_boolean(indexed || same));
     }

@@ -223,7 +223,7 @@
     fld('org').value = record.org || '';
     fld('title').value = record.title || '';
     fld('capacity').value = record.capacity !== undefined ? record.capacity : 3;
-    fld('digest').value = r.digest === 'off' ? 'off' : 'weekly';
+    fld('digest').value = ['fortnightly', 'monthly', 'off'].includes(r.digest) ? r.digest : 'weekly';
     pickers.industries.set(l.industries, l.industries_en);
     pickers.disciplines.set(l.disciplines, l.disciplines_en);
   }

@@ -302,6 +302,23 @@ PY
 expect_eq "week 1 messages: valid MIME, right people, Chinese intact, one connection" "$verdict" ok
 stop_sink
 
+# ---- frequencies: fortnightly hears the even ISO weeks, monthly the week
+# whose Monday is among a month's first seven days (issue 14)
+cp -r "$DB" "$WORK/freq"
+expect_rc "fortnightly" 0 "$KX" digest frequency --db "$WORK/freq" expert:E0002 fortnightly
+expect_rc "monthly" 0 "$KX" digest frequency --db "$WORK/freq" expert:E0003 monthly
+expect_rc "an unknown frequency" 3 "$KX" digest frequency --db "$WORK/freq" expert:E0003 daily
+heard() { # WEEK: which of E0002, E0003 the week's plan proposes to
+    "$KX" digest plan --db "$WORK/freq" --week "$1" --json | "$PY" -c '
+import json,sys
+r={p["recipient"] for p in json.load(sys.stdin)["pairs"]}
+print(" ".join(k for k in ("expert:E0002","expert:E0003") if k in r) or "none")'
+}
+expect_eq "2026-W50 (even; Monday 12-07): both" "$(heard 2026-W50)" "expert:E0002 expert:E0003"
+expect_eq "2026-W51 (odd; Monday 12-14): neither" "$(heard 2026-W51)" "none"
+expect_eq "2026-W52 (even; Monday 12-21): the fortnightly one" "$(heard 2026-W52)" "expert:E0002"
+rm -rf "$WORK/freq"
+
 # ---- week 2: killed mid-send, then re-run: at most one repeat per crash ----
 # An expert who switched digests off is not proposed to anyone either.
 expect_rc "frequency off" 0 "$KX" digest frequency --db "$DB" expert:E0001 off
