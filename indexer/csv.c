@@ -1,6 +1,6 @@
 /* csv.c - the CSV writer: RFC 4180 quoting and OWASP formula
- * neutralisation (the rules are in csv.h). */
-#include "csv.h"
+ * neutralisation (the rules are in csv_write.h). */
+#include "csv_write.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1213,6 +1213,33 @@ static const struct field *field_find(const char *name)
     return NULL;
 }
 
+enum record_shape record_field_shape(const char *name)
+{
+    const struct field *f;
+
+    if (!name)
+        return RECORD_SHAPE_UNKNOWN;
+    if (strcmp(name, "kind") == 0 || strcmp(name, "id") == 0)
+        return RECORD_SHAPE_TEXT;
+    if (!(f = field_find(name)))
+        return RECORD_SHAPE_UNKNOWN;
+    switch (f->type) {
+    case FT_STRS:
+    case FT_TAGS:
+    case FT_CODES:
+    case FT_KEYS:
+        return RECORD_SHAPE_LIST;
+    case FT_INT:
+    case FT_INT64:
+        return RECORD_SHAPE_INT;
+    case FT_BOOL:
+    case FT_DELETED:
+        return RECORD_SHAPE_BOOL;
+    default:
+        return RECORD_SHAPE_TEXT;
+    }
+}
+
 static enum kx_status head_string(struct json_object *in, const char *name,
                                   struct json_object **v, struct kx_error *err)
 {

@@ -121,6 +121,17 @@ struct kx_record {
     struct json_object *obj;  /* canonical JSON, owned */
 };
 
+/* What a field's value looks like, for formats without JSON's types (a
+ * spreadsheet's cells): kind and id are text. */
+enum record_shape {
+    RECORD_SHAPE_UNKNOWN = 0,  /* not a field of the record format */
+    RECORD_SHAPE_TEXT,
+    RECORD_SHAPE_LIST,         /* an array of strings (tags, codes, keys) */
+    RECORD_SHAPE_INT,
+    RECORD_SHAPE_BOOL
+};
+enum record_shape record_field_shape(const char *name);
+
 /* Parses one JSON object (json[0..len), UTF-8) and validates it completely:
  * JSON syntax (numbers as written: see record_numbers_check), UTF-8, kind,
  * id, required fields, types, enumerations, text size, integer fields

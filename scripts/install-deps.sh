@@ -7,7 +7,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config
       libxapian-dev xapian-tools liblmdb-dev lmdb-utils libjson-c-dev
-      libcurl4-openssl-dev libmicrohttpd-dev libinih-dev libsodium-dev curl python3 python3-aiosmtpd
+      libcurl4-openssl-dev libmicrohttpd-dev libinih-dev libsodium-dev libcsv-dev curl python3 python3-aiosmtpd
       openssl)
 if [ "${1:-}" = compilers ]; then
     # libclang-rt-dev: libFuzzer and the sanitizers' runtimes, which clang

@@ -126,6 +126,13 @@ static const struct command commands[] = {
      "[--expires ...]\n"
      "       kxmatch token list [--json]\n"
      "       kxmatch token revoke PREFIX | --label TEXT [--all]\n"},
+    {"import", api_cmd_import, "records from spreadsheets saved as CSV",
+     "usage: kxmatch import [--kind KIND] [--skip-invalid] [--quiet] FILE.csv...\n"
+     "The header row names the record format's fields (kind,id,name,org,...);\n"
+     "list fields (tags, industries, disciplines, members, ...) separate their\n"
+     "items with ';'. UTF-8 (Excel's \"CSV UTF-8\"), at most 16 MiB a file. As\n"
+     "with index, every row is checked first and one bad row writes nothing;\n"
+     "errors name the file, the row (the header is row 1) and the field.\n"},
     {"user", api_cmd_user, "people's accounts and sign-in links",
      "usage: kxmatch user add --role ROLE [--region CODE | --record KIND:ID] "
      "--email ADDRESS --name NAME\n"

@@ -105,6 +105,7 @@ int api_cmd_bench(const struct api_common *c, int argc, char **argv);
 int api_cmd_serve(const struct api_common *c, int argc, char **argv);
 int api_cmd_token(const struct api_common *c, int argc, char **argv);
 int api_cmd_user(const struct api_common *c, int argc, char **argv);
+int api_cmd_import(const struct api_common *c, int argc, char **argv);
 int api_cmd_export(const struct api_common *c, int argc, char **argv);
 int api_cmd_backup(const struct api_common *c, int argc, char **argv);
 

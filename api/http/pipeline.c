@@ -4,7 +4,7 @@
  * note (the last move's, if it had one), updated, by, history: [{stage,
  * when, by, note}]}. The listing
  * also comes as a CSV file (format=csv) for spreadsheets. */
-#include "csv.h"
+#include "csv_write.h"
 #include "reply.h"
 #include "server.h"
 

@@ -4,7 +4,7 @@
 
 #include <stdlib.h>
 
-#include "csv.h"
+#include "csv_write.h"
 
 /* The file that one row of text cells makes (without the final CRLF, to
  * keep the expectations short), or NULL. Caller frees. */

@@ -1,4 +1,4 @@
-/* csv.h - writing CSV files that spreadsheets open safely: fields quoted
+/* csv_write.h - writing CSV files that spreadsheets open safely: fields quoted
  * per RFC 4180, and text that a spreadsheet would run as a formula
  * neutralised as OWASP recommends ("CSV Injection").
  *
