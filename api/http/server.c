@@ -583,8 +583,14 @@ static const char *csrf_refused(struct api_req *r)
                                                    MHD_HTTP_HEADER_HOST);
 
     if (origin && strcmp(origin, "null") != 0) {
+        /* this site: the Host asked for, or the configured public address
+         * (a proxy may forward the host without its port) */
         const char *o = strstr(origin, "://");
-        if (!o || !host || strcmp(o + 3, host) != 0)
+        const char *b = r->srv->base_url, *bh = strstr(b, "://");
+        size_t bl = bh ? (size_t)(bh + 3 - b) + strcspn(bh + 3, "/") : 0;
+        int same = (o && host && strcmp(o + 3, host) == 0) ||
+                   (bl && strlen(origin) == bl && strncmp(origin, b, bl) == 0);
+        if (!same)
             return "a request from another site (Origin) may not use this "
                    "session";
     }

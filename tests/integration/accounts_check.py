@@ -117,6 +117,12 @@ x = call("PUT", "/v1/me/record", {"tags": ["拒绝标签"]}, cookie=ck, csrf=csr
          headers={"Origin": "http://evil.example"})
 say(x.status == 403 and "another site" in x.err().get("message", ""),
     "a cookie sent from another origin: 403", x.short())
+x = call("PUT", "/v1/me/record", {"tags": ["拒绝标签"]}, cookie=ck, csrf=csrf,
+         headers={"Origin": "http://kx.example.cn.evil.example"})
+say(x.status == 403, "an Origin that only starts like this site's: 403", x.short())
+x = call("PUT", "/v1/me/record", {"digest": "weekly"}, cookie=ck, csrf=csrf,
+         headers={"Origin": "http://kx.example.cn"})
+say(x.status == 200, "the configured site's own Origin (behind a proxy) is this site", x.short())
 x = call("PUT", "/v1/me/record", {"tags": ["拒绝标签"]}, cookie=ck, csrf=csrf3)
 say(x.status == 403, "the CSRF token of another session does not do", x.short())
 rec = call("GET", "/v1/me/record", cookie=ck)
