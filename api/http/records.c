@@ -208,6 +208,37 @@ void api_match_json_names(json_object *o, const taxo *tx, store *st)
     store_txn_abort(t);
 }
 
+/* A partner looking at its own matches (GET /v1/me/matches): each need's
+ * pipeline stage and note for the pair, where it answered or was moved. */
+static void own_answers(struct api_req *r, json_object *o, const char *me)
+{
+    json_object *a, *m, *k, *e, *v;
+    store_txn *t = NULL;
+    char pk[2 * KX_KEY_MAX + 2];
+    const char *val;
+    size_t n;
+
+    if (!json_object_object_get_ex(o, "matches", &a) ||
+        store_txn_begin(r->srv->st, 0, &t) != KX_OK)
+        return;
+    for (size_t i = 0; i < json_object_array_length(a); i++) {
+        m = json_object_array_get_idx(a, i);
+        if (!json_object_object_get_ex(m, "key", &k))
+            continue;
+        snprintf(pk, sizeof pk, "%s %s", json_object_get_string(k), me);
+        if (store_kv_get(t, STORE_PIPELINE, pk, strlen(pk),
+                         (const void **)&val, &n) != KX_OK ||
+            !(e = json_tokener_parse(val)))
+            continue;
+        if (json_object_object_get_ex(e, "stage", &v))
+            json_object_object_add(m, "stage", json_object_get(v));
+        if (json_object_object_get_ex(e, "note", &v))
+            json_object_object_add(m, "note", json_object_get(v));
+        json_object_put(e);
+    }
+    store_txn_abort(t);
+}
+
 enum MHD_Result api_route_partner_matches(struct api_req *r)
 {
     static const char *const allowed[] = {"top", NULL};
@@ -272,5 +303,7 @@ enum MHD_Result api_route_partner_matches(struct api_req *r)
     o = match_result_json(res, r->srv->tx);
     api_match_json_names(o, r->srv->tx, r->srv->st);
     match_result_free(res);
+    if (r->who.record[0] && strcmp(r->who.record, key) == 0)
+        own_answers(r, o, key);
     return api_reply_json(r, 200, o);
 }
