@@ -519,27 +519,29 @@ static const char *mail_domain(const char *addr)
     return at && at[1] ? at + 1 : NULL;
 }
 
-/* 1 if person record p works for the need's enterprise. */
-static int works_there(const struct need *n, const struct kx_record *p)
+/* 1 if person record p works for the enterprise named ent_name. */
+static int works_there(const char *ent_name, const struct kx_record *p)
 {
-    return n->ent_name[0] && p->org && strcmp(p->org, n->ent_name) == 0;
+    return ent_name && ent_name[0] && p->org && strcmp(p->org, ent_name) == 0;
 }
 
-/* 1 if society s belongs to the need's own enterprise, which it would
- * then be brokered to: the enterprise's own 企业科协 (named after it), a
- * society whose contact writes from the enterprise's mail domain, or one
- * at least half of whose members work there. (A city's society with one
- * member from the enterprise stays: that member is left out alone.) */
-static int society_of_enterprise(store_txn *t, const struct need *n,
+/* 1 if society s belongs to the enterprise ent (named ent_name), which it
+ * would then be brokered to: the enterprise's own 企业科协 (named after
+ * it), a society whose contact writes from the enterprise's mail domain,
+ * or one at least half of whose members work there. (A city's society
+ * with one member from the enterprise stays: that member is left out
+ * alone.) */
+static int society_of_enterprise(store_txn *t, const char *ent_name,
+                                 const struct kx_record *ent,
                                  const struct kx_record *s)
 {
-    const char *ed = n->ent ? mail_domain(n->ent->email) : NULL;
+    const char *ed = ent ? mail_domain(ent->email) : NULL;
     const char *sd = mail_domain(s->contact);
     size_t there = 0;
 
-    if (!n->ent_name[0])
+    if (!ent_name || !ent_name[0])
         return 0;
-    if (s->name && strstr(s->name, n->ent_name))
+    if (s->name && strstr(s->name, ent_name))
         return 1;
     if (ed && sd && strcasecmp(ed, sd) == 0)
         return 1;
@@ -547,10 +549,46 @@ static int society_of_enterprise(store_txn *t, const struct need *n,
         struct kx_record *p = NULL;
 
         there += load_candidate(t, s->members.v[i], &p) == KX_OK &&
-                 works_there(n, p);
+                 works_there(ent_name, p);
         record_free(p);
     }
     return s->members.n && 2 * there >= s->members.n;
+}
+
+const char *match_conflict(store_txn *t, const struct kx_record *ent,
+                           const struct kx_record *partner)
+{
+    const char *name = ent ? ent->name : NULL;
+    struct kx_record *owner = NULL;
+    const char *why = NULL;
+
+    if (!ent || !partner)
+        return NULL;
+    switch (partner->kind) {
+    case KX_KIND_EXPERT:
+    case KX_KIND_ACADEMICIAN:
+        if (strs_has(&partner->conflicts, ent->key))
+            why = "the partner declared a conflict of interest with this "
+                  "enterprise";
+        else if (works_there(name, partner))
+            why = "the partner works for this enterprise";
+        break;
+    case KX_KIND_SOCIETY:
+        if (society_of_enterprise(t, name, ent, partner))
+            why = "the society belongs to this enterprise (its own 企业科协, "
+                  "its contact or most of its members)";
+        break;
+    case KX_KIND_RESULT:
+        if (partner->owner && load_record(t, partner->owner, &owner) == KX_OK &&
+            match_conflict(t, ent, owner))
+            why = "the result's owner is in a conflict of interest with this "
+                  "enterprise";
+        record_free(owner);
+        break;
+    default:
+        break;
+    }
+    return why;
 }
 
 static void score_profile(match_ctx *m, store_txn *t, const struct need *n,
@@ -564,9 +602,10 @@ static void score_profile(match_ctx *m, store_txn *t, const struct need *n,
 
         if ((r->kind == KX_KIND_EXPERT || r->kind == KX_KIND_ACADEMICIAN) &&
             (r->capacity == 0 || strs_has(&r->conflicts, n->enterprise) ||
-             works_there(n, r)))
+             works_there(n->ent_name, r)))
             v[i].excluded = 1;
-        else if (r->kind == KX_KIND_SOCIETY && society_of_enterprise(t, n, r))
+        else if (r->kind == KX_KIND_SOCIETY &&
+                 society_of_enterprise(t, n->ent_name, n->ent, r))
             v[i].excluded = 1;
     }
     for (size_t i = 0; i < nc && !baseline; i++) {

@@ -112,6 +112,15 @@ enum kx_status match_partner(match_ctx *m, const char *partner_key,
 
 void match_result_free(struct match_result *r);
 
+/* Why partner may not be brokered to enterprise ent (its record; t reads
+ * a society's members, a result's owner): a person who declared the
+ * enterprise among their conflicts or works there, a society that belongs
+ * to it (README, "How matching works"), a result whose owner is one of
+ * these. NULL if none; else a static sentence. The matcher leaves such
+ * partners out of every ranking; the pipeline refuses such pairs. */
+const char *match_conflict(store_txn *t, const struct kx_record *ent,
+                           const struct kx_record *partner);
+
 /* The result as JSON: {"subject", "pool", "need_codes", "matches": [{key,
  * kind, name, org, score, why: {components, raw, terms, codes, region,
  * via}}]} (documented in README.md). New reference, the caller's. */

@@ -322,6 +322,19 @@ enum kx_status api_answer_check(store_txn *t, const char *me,
         st = kx_error_set(err, KX_FORBIDDEN, "partner",
                           "%.60s is neither you nor a result of yours",
                           partner);
+    if (st == KX_OK && strcmp(answer, "interested") == 0) {
+        struct kx_record *who = NULL, *ent = NULL;
+        const char *why = NULL;
+
+        if (api_record_load(t, partner, &who, NULL) == KX_OK && n->enterprise &&
+            api_record_load(t, n->enterprise, &ent, NULL) == KX_OK)
+            why = match_conflict(t, ent, who);
+        if (why)
+            st = kx_error_set(err, KX_CONFLICT, "need", "%s is not for you "
+                              "to take on: %s", need, why);
+        record_free(who);
+        record_free(ent);
+    }
     record_free(n);
     record_free(p);
     return st;

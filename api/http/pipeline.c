@@ -275,6 +275,20 @@ enum MHD_Result api_route_pipeline_post(struct api_req *r)
     if (st == KX_OK && (st = api_record_load(t, pk, &partner, &err)) ==
                            KX_NOTFOUND)
         snprintf(err.field, sizeof err.field, "partner");
+    /* a pair in conflict of interest is not brokered, whatever the stage */
+    if (st == KX_OK && strcmp(stage, "declined") != 0) {
+        struct kx_record *ent = NULL;
+        const char *why = NULL;
+
+        if (need->enterprise &&
+            api_record_load(t, need->enterprise, &ent, NULL) == KX_OK)
+            why = match_conflict(t, ent, partner);
+        if (why)
+            st = kx_error_set(&err, KX_CONFLICT, "partner",
+                              "%s may not be brokered to %s: %s", pk,
+                              need->enterprise, why);
+        record_free(ent);
+    }
     store_txn_abort(t);
     t = NULL;
     if (st != KX_OK)

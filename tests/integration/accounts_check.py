@@ -162,11 +162,22 @@ x = call("POST", "/v1/me/answers", {"need": target, "answer": "interested", "not
          cookie=ck, csrf=csrf)
 say(x.status in (200, 201) and x.json.get("stage") == "interested" and x.json.get("by_name") == "孙立峰",
     "interested: the pair moves to stage interested, by the person", x.short())
+ra, cka, csrfa = sign_in("admin@example.cn", "admin password 1")
+# pairs in conflict of interest are not brokered (issue 15)
+for partner, why in [("expert:E0014", "conflict of interest with this enterprise"),
+                     ("expert:X901", "works for this enterprise"),
+                     ("society:S044", "belongs to this enterprise")]:
+    x = call("POST", "/v1/pipeline", {"need": "need:N0001", "partner": partner,
+                                      "stage": "shortlisted"}, cookie=cka, csrf=csrfa)
+    say(x.status == 409 and why in x.err().get("message", ""),
+        "a pair in conflict of interest is refused: %s" % partner, x.short())
+x = call("POST", "/v1/pipeline", {"need": "need:N0001", "partner": "society:S044",
+                                  "stage": "declined"}, cookie=cka, csrf=csrfa)
+say(x.status in (200, 201), "declining such a pair is allowed", x.short())
 mm = call("GET", "/v1/me/matches?top=50", cookie=ck)
 own = [e for e in (mm.json or {}).get("matches", []) if e.get("key") == target]
 say(own and own[0].get("stage") == "interested" and own[0].get("note") == "下周可面谈",
     "the expert's matches show the answer given", mm.short())
-ra, cka, csrfa = sign_in("admin@example.cn", "admin password 1")
 pl = call("GET", "/v1/pipeline?partner=expert:E0001", cookie=cka)
 row = [e for e in (pl.json or {}).get("entries", []) if e.get("need") == target]
 say(row and row[0].get("stage") == "interested" and row[0].get("note") == "下周可面谈",

@@ -13,6 +13,9 @@ SINK="$SRC/tests/integration/smtp_sink.py"
 CHECK="$SRC/tests/integration/accounts_check.py"
 
 expect_rc "index the dataset" 0 "$KX" index --quiet --db "$DB" "$DATA"/*.jsonl
+# an engineer of C001 who declared no conflict: still not C001's partner
+printf '{"kind":"expert","id":"X901","name":"鑫泰工程师","org":"滨州鑫泰化工有限公司","text":"催化裂化 装置运行"}\n' > "$WORK/x901.jsonl"
+expect_rc "index an enterprise's own engineer" 0 "$KX" index --quiet --db "$DB" "$WORK/x901.jsonl"
 
 # ---- the command line (the contract) ----------------------------------------
 expect_rc "user add: a county liaison officer" 0 "$KX" user add --db "$DB" --role liaison \
