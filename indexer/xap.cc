@@ -1281,18 +1281,26 @@ extern "C" enum kx_status xap_query_run(xap_db *db, const xap_query *q,
         return keep_msg(&db->err, KX_BADINPUT, "xap_query_run: no query");
     return guard(&db->err, [&]() -> enum kx_status {
         std::unique_ptr<xap_mset> m(new xap_mset());
-
-        try {
-            run_match(*db, *q, offset, count, check_at_least, *m);
-        } catch (const Xapian::DatabaseModifiedError &) {
-            /* A writer committed twice while we read an old revision:
-             * move to the latest one and try once more. */
-            if (db->wr)
-                throw;
+        /* A writer committed twice while we read an old revision
+         * (DatabaseModifiedError, or a block it reused read as corrupt):
+         * move to the latest one and try once more. */
+        auto again = [&]() {
             db->facets.clear();
             db->rd->reopen();
             m.reset(new xap_mset());
             run_match(*db, *q, offset, count, check_at_least, *m);
+        };
+
+        try {
+            run_match(*db, *q, offset, count, check_at_least, *m);
+        } catch (const Xapian::DatabaseModifiedError &) {
+            if (db->wr)
+                throw;
+            again();
+        } catch (const Xapian::DatabaseCorruptError &) {
+            if (db->wr)
+                throw;
+            again();
         }
         *out = m.release();
         return KX_OK;

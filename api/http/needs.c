@@ -160,8 +160,7 @@ static json_object *top_matches(struct api_req *r,
     req.need = need;
     req.top = top;
     st = match_need(sl->mc, &req, &res, &err);
-    if (st == KX_XAPIAN) {
-        api_slot_refresh(sl);
+    if (api_slot_stale(sl, st)) {
         st = match_need(sl->mc, &req, &res, &err);
     }
     if (st != KX_OK) {
@@ -540,8 +539,7 @@ enum MHD_Result api_route_need_matches(struct api_req *r)
     req.need = rec;
     req.top = top;
     st = match_need(sl->mc, &req, &res, &err);
-    if (st == KX_XAPIAN) {
-        api_slot_refresh(sl);
+    if (api_slot_stale(sl, st)) {
         kx_error_clear(&err);
         st = match_need(sl->mc, &req, &res, &err);
     }

@@ -275,8 +275,7 @@ enum MHD_Result api_route_partner_matches(struct api_req *r)
     req.include_confidential = r->who.role == API_ROLE_ADMIN;
     req.top = r->who.role == API_ROLE_ADMIN ? top : 200;
     st = match_partner(sl->mc, key, &req, &res, &err);
-    if (st == KX_XAPIAN) {
-        api_slot_refresh(sl);
+    if (api_slot_stale(sl, st)) {
         kx_error_clear(&err);
         st = match_partner(sl->mc, key, &req, &res, &err);
     }

@@ -395,8 +395,7 @@ enum MHD_Result api_route_search(struct api_req *r)
         return api_reply_error(r, st, "", "cannot open a reader");
     }
     st = match_search(sl->db, sl->tok, r->srv->tx, &so, &res, &err);
-    if (st == KX_XAPIAN) {
-        api_slot_refresh(sl);
+    if (api_slot_stale(sl, st)) {
         kx_error_clear(&err);
         st = match_search(sl->db, sl->tok, r->srv->tx, &so, &res, &err);
     }

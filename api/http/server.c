@@ -185,6 +185,14 @@ void api_slot_refresh(struct api_slot *sl)
     xap_reopen(sl->db);
 }
 
+int api_slot_stale(struct api_slot *sl, enum kx_status st)
+{
+    if (st != KX_XAPIAN && st != KX_CORRUPT)
+        return 0;
+    api_slot_refresh(sl);
+    return 1;
+}
+
 static void slot_give(struct api_server *s, struct api_slot *sl)
 {
     pthread_mutex_lock(&s->plock);

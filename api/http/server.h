@@ -217,6 +217,12 @@ struct api_slot *api_req_slot(struct api_req *r, enum kx_status *st);
 /* Reopens the slot's reader (after a KX_XAPIAN, before one retry). */
 void api_slot_refresh(struct api_slot *sl);
 
+/* 1 if st is what a reader's old revision can give while a writer moves
+ * on (KX_XAPIAN, or KX_CORRUPT: Xapian reading a block the writer reused),
+ * after reopening the slot's reader for the one retry the caller makes;
+ * 0 otherwise. A database that is corrupt indeed fails the retry too. */
+int api_slot_stale(struct api_slot *sl, enum kx_status st);
+
 /* A query parameter (the first if repeated), or NULL. Borrowed. */
 const char *api_req_param(struct api_req *r, const char *name);
 /* All values of a parameter, repeated or comma-separated, split into buf
