@@ -37,17 +37,6 @@ int api_sodium_ready(void)
     return sodium_ok;
 }
 
-static void hex_of(const unsigned char *b, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[b[i] >> 4];
-        out[2 * i + 1] = hex[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* A new secret: 32 random bytes in hex (API_SECRET_LEN + 1 bytes). */
 static enum kx_status secret_new(char *out)
 {
@@ -55,7 +44,7 @@ static enum kx_status secret_new(char *out)
 
     if (api_random(raw, sizeof raw) != KX_OK)
         return KX_IO;
-    hex_of(raw, sizeof raw, out);
+    sodium_bin2hex(out, API_SECRET_LEN + 1, raw, sizeof raw);
     return KX_OK;
 }
 
@@ -351,7 +340,7 @@ enum kx_status api_account_add(store *st, const taxo *tx,
             goto out;
         }
         memcpy(a->id, "u_", 2);
-        hex_of(raw, sizeof raw, a->id + 2);
+        sodium_bin2hex(a->id + 2, sizeof a->id - 2, raw, sizeof raw);
         snprintf(ukey, sizeof ukey, "u:%s", a->id);
         if (store_kv_get(t, STORE_USERS, ukey, strlen(ukey), &v, &n) != KX_OK)
             break;

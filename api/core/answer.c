@@ -56,32 +56,17 @@ enum kx_status api_answer_key(store *st, unsigned char key[API_ANSWER_KEY_LEN])
     return s;
 }
 
-static void hex(const unsigned char *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
+/* Lower-case hex of n bytes at s into out (libsodium): -1 for any other
+ * text, upper case included, so that one token has one spelling (its
+ * once-only marker is the SHA-256 of the text). */
 static int unhex(const char *s, size_t n, unsigned char *out)
 {
-    for (size_t i = 0; i < n; i++) {
-        int v = 0;
-        for (int k = 0; k < 2; k++) {
-            char c = s[2 * i + k];
-            v = v * 16 + (c >= '0' && c <= '9'   ? c - '0'
-                          : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                                 : -256);
-        }
-        if (v < 0)
-            return -1;
-        out[i] = (unsigned char)v;
-    }
-    return 0;
+    size_t got = 0;
+
+    if (strspn(s, "0123456789abcdef") < 2 * n)
+        return -1;
+    return sodium_hex2bin(out, n, s, 2 * n, NULL, &got, NULL) == 0 && got == n
+               ? 0 : -1;
 }
 
 enum kx_status api_answer_sign(const unsigned char key[API_ANSWER_KEY_LEN],
@@ -101,9 +86,10 @@ enum kx_status api_answer_sign(const unsigned char key[API_ANSWER_KEY_LEN],
         return KX_TOOLARGE;
     crypto_auth_hmacsha256(mac, (const unsigned char *)payload, (size_t)n,
                            key);
-    hex((const unsigned char *)payload, (size_t)n, out);
+    sodium_bin2hex(out, 2 * (size_t)n + 1, (const unsigned char *)payload,
+                   (size_t)n);
     out[2 * n] = '.';
-    hex(mac, sizeof mac, out + 2 * n + 1);
+    sodium_bin2hex(out + 2 * n + 1, 2 * sizeof mac + 1, mac, sizeof mac);
     return KX_OK;
 }
 
