@@ -195,8 +195,6 @@ static int prop_one(void *vctx, const void *key, size_t klen, const void *val,
     char k[3 * KX_KEY_MAX + 64], week[16], *pair, *bar;
     json_tokener *tok;
     json_object *o, *rcpt, *score, *p;
-    const char *v;
-    size_t n;
 
     if (klen >= sizeof k)
         return 0;
@@ -218,7 +216,6 @@ static int prop_one(void *vctx, const void *key, size_t klen, const void *val,
         return 0;
     if (json_object_object_get_ex(o, "recipient", &rcpt) &&
         strcmp(json_object_get_string(rcpt), c->me) == 0) {
-        char pk[2 * KX_KEY_MAX + 2];
         json_object *e;
 
         p = json_object_new_object();
@@ -227,10 +224,7 @@ static int prop_one(void *vctx, const void *key, size_t klen, const void *val,
         json_object_object_add(p, "week", json_object_new_string(week));
         if (json_object_object_get_ex(o, "score", &score))
             json_object_object_add(p, "score", json_object_get(score));
-        snprintf(pk, sizeof pk, "%s %s", pair, bar + 1);
-        if (store_kv_get(c->t, STORE_PIPELINE, pk, strlen(pk),
-                         (const void **)&v, &n) == KX_OK &&
-            (e = json_tokener_parse(v)) != NULL) {
+        if ((e = api_pipeline_get(c->t, pair, bar + 1)) != NULL) {
             json_object *stg, *note;
             if (json_object_object_get_ex(e, "stage", &stg))
                 json_object_object_add(p, "stage", json_object_get(stg));

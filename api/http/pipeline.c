@@ -161,6 +161,28 @@ static enum kx_status check_body(json_object *o, const char **need,
     return KX_OK;
 }
 
+json_object *api_pipeline_get(store_txn *t, const char *need,
+                              const char *partner)
+{
+    char key[2 * KX_KEY_MAX + 2];
+    const char *v;
+    size_t n;
+    json_tokener *tok;
+    json_object *e;
+
+    snprintf(key, sizeof key, "%s %s", need, partner);
+    if (store_kv_get(t, STORE_PIPELINE, key, strlen(key), (const void **)&v,
+                     &n) != KX_OK || !(tok = json_tokener_new()))
+        return NULL;
+    e = json_tokener_parse_ex(tok, v, (int)n);
+    json_tokener_free(tok);
+    if (e && !json_object_is_type(e, json_type_object)) {
+        json_object_put(e);
+        e = NULL;
+    }
+    return e;
+}
+
 enum kx_status api_pipeline_move(store *sto, const struct api_principal *who,
                                  const char *nk, const char *pk,
                                  const char *stage, const char *note,

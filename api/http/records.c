@@ -214,9 +214,6 @@ static void own_answers(struct api_req *r, json_object *o, const char *me)
 {
     json_object *a, *m, *k, *e, *v;
     store_txn *t = NULL;
-    char pk[2 * KX_KEY_MAX + 2];
-    const char *val;
-    size_t n;
 
     if (!json_object_object_get_ex(o, "matches", &a) ||
         store_txn_begin(r->srv->st, 0, &t) != KX_OK)
@@ -225,10 +222,7 @@ static void own_answers(struct api_req *r, json_object *o, const char *me)
         m = json_object_array_get_idx(a, i);
         if (!json_object_object_get_ex(m, "key", &k))
             continue;
-        snprintf(pk, sizeof pk, "%s %s", json_object_get_string(k), me);
-        if (store_kv_get(t, STORE_PIPELINE, pk, strlen(pk),
-                         (const void **)&val, &n) != KX_OK ||
-            !(e = json_tokener_parse(val)))
+        if (!(e = api_pipeline_get(t, json_object_get_string(k), me)))
             continue;
         if (json_object_object_get_ex(e, "stage", &v))
             json_object_object_add(m, "stage", json_object_get(v));

@@ -307,6 +307,9 @@ enum kx_status api_file_read(const char *path, size_t max, char **out,
  * interested 1, contacted 2, agreement_signed 3, declined 0; -1 for no
  * stage. */
 int api_stage_rank(const char *stage);
+/* The pipeline entry of the pair (need, partner), or NULL: the caller's. */
+struct json_object *api_pipeline_get(store_txn *t, const char *need,
+                                     const char *partner);
 /* Moves the pair (need key nk, partner key pk) to stage with note (may be
  * NULL) on behalf of who, with its history and audit entry, in one write
  * transaction; the caller has checked that who may. *entry gets the entry
