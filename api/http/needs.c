@@ -148,6 +148,7 @@ static json_object *top_matches(struct api_req *r,
     struct api_slot *sl;
     json_object *o, *a = NULL;
     enum kx_status st;
+    int tries = 0;
 
     why[0] = '\0';
     kx_error_clear(&err);
@@ -159,10 +160,10 @@ static json_object *top_matches(struct api_req *r,
     req.need_key = need->key;
     req.need = need;
     req.top = top;
-    st = match_need(sl->mc, &req, &res, &err);
-    if (api_slot_stale(sl, st)) {
+    do {
+        kx_error_clear(&err);
         st = match_need(sl->mc, &req, &res, &err);
-    }
+    } while (api_slot_stale(sl, st, &tries));
     if (st != KX_OK) {
         snprintf(why, wn, "%s", err.msg[0] ? err.msg : kx_status_str(st));
         return NULL;
@@ -504,6 +505,7 @@ enum MHD_Result api_route_need_matches(struct api_req *r)
     size_t nk;
     json_object *o;
     enum kx_status st;
+    int tries = 0;
 
     kx_error_clear(&err);
     memset(&req, 0, sizeof req);
@@ -538,11 +540,10 @@ enum MHD_Result api_route_need_matches(struct api_req *r)
     req.need_key = key;
     req.need = rec;
     req.top = top;
-    st = match_need(sl->mc, &req, &res, &err);
-    if (api_slot_stale(sl, st)) {
+    do {
         kx_error_clear(&err);
         st = match_need(sl->mc, &req, &res, &err);
-    }
+    } while (api_slot_stale(sl, st, &tries));
     record_free(rec);
     if (st != KX_OK)
         return api_reply_kx(r, st, &err);

@@ -246,6 +246,7 @@ enum MHD_Result api_route_partner_matches(struct api_req *r)
     store_txn *t = NULL;
     json_object *o;
     enum kx_status st;
+    int tries = 0;
 
     kx_error_clear(&err);
     if (kind == KX_KIND_LAST || !(MATCH_PARTNER_KINDS & (1u << kind)))
@@ -268,11 +269,10 @@ enum MHD_Result api_route_partner_matches(struct api_req *r)
      * region afterwards, so ask for more than it will show. */
     req.include_confidential = r->who.role == API_ROLE_ADMIN;
     req.top = r->who.role == API_ROLE_ADMIN ? top : 200;
-    st = match_partner(sl->mc, key, &req, &res, &err);
-    if (api_slot_stale(sl, st)) {
+    do {
         kx_error_clear(&err);
         st = match_partner(sl->mc, key, &req, &res, &err);
-    }
+    } while (api_slot_stale(sl, st, &tries));
     if (st != KX_OK)
         return api_reply_kx(r, st, &err);
     if ((st = store_txn_begin(r->srv->st, 0, &t)) != KX_OK) {

@@ -307,6 +307,7 @@ enum MHD_Result api_route_search(struct api_req *r)
     const char *sort = api_req_param(r, "sort");
     json_object *o, *hits;
     enum kx_status st;
+    int tries = 0;
 
     kx_error_clear(&err);
     memset(&so, 0, sizeof so);
@@ -394,11 +395,10 @@ enum MHD_Result api_route_search(struct api_req *r)
         ents_free(&ents);
         return api_reply_error(r, st, "", "cannot open a reader");
     }
-    st = match_search(sl->db, sl->tok, r->srv->tx, &so, &res, &err);
-    if (api_slot_stale(sl, st)) {
+    do {
         kx_error_clear(&err);
         st = match_search(sl->db, sl->tok, r->srv->tx, &so, &res, &err);
-    }
+    } while (api_slot_stale(sl, st, &tries));
     ents_free(&ents);
     if (st != KX_OK)
         return api_reply_kx(r, st, &err);

@@ -185,9 +185,11 @@ void api_slot_refresh(struct api_slot *sl)
     xap_reopen(sl->db);
 }
 
-int api_slot_stale(struct api_slot *sl, enum kx_status st)
+int api_slot_stale(struct api_slot *sl, enum kx_status st, int *tries)
 {
     if (st != KX_XAPIAN && st != KX_CORRUPT)
+        return 0;
+    if (++*tries > API_STALE_RETRIES)
         return 0;
     api_slot_refresh(sl);
     return 1;

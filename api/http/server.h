@@ -217,11 +217,19 @@ struct api_slot *api_req_slot(struct api_req *r, enum kx_status *st);
 /* Reopens the slot's reader (after a KX_XAPIAN, before one retry). */
 void api_slot_refresh(struct api_slot *sl);
 
+/* How many times a read runs again on a reader that a writer overtook. */
+#define API_STALE_RETRIES 6
+
 /* 1 if st is what a reader's old revision can give while a writer moves
- * on (KX_XAPIAN, or KX_CORRUPT: Xapian reading a block the writer reused),
- * after reopening the slot's reader for the one retry the caller makes;
- * 0 otherwise. A database that is corrupt indeed fails the retry too. */
-int api_slot_stale(struct api_slot *sl, enum kx_status st);
+ * on (KX_XAPIAN, or KX_CORRUPT: Xapian reading a block the writer reused)
+ * and *tries, counted up here, is still below API_STALE_RETRIES: the
+ * slot's reader is then reopened for the retry the caller makes, as in
+ *     int tries = 0;
+ *     do st = read(sl); while (api_slot_stale(sl, st, &tries));
+ * 0 otherwise. A slow read under a writer that commits twice while it
+ * runs can be overtaken again, hence more than one retry; a database
+ * that is corrupt indeed fails every retry and its error is returned. */
+int api_slot_stale(struct api_slot *sl, enum kx_status st, int *tries);
 
 /* A query parameter (the first if repeated), or NULL. Borrowed. */
 const char *api_req_param(struct api_req *r, const char *name);
