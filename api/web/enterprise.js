@@ -160,7 +160,7 @@
     marked = key;
     if (!find() && current && (current.matches || []).length) {
       try {
-        const m = await api('GET', `/v1/needs/${encodeURIComponent(id)}/matches?top=100`);
+        const m = await api('GET', `/v1/needs/${encodeURIComponent(id)}/matches?top=50`); /* the API's most */
         const i = m.matches.findIndex((x) => x.key === key);
         if (i >= 0) {
           current.matches = m.matches.slice(0, Math.max(10, i + 1));
