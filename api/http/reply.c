@@ -103,6 +103,18 @@ enum MHD_Result api_reply_body(struct api_req *r, unsigned http,
     return reply_send(r, http, resp, ctype);
 }
 
+enum MHD_Result api_reply_file(struct api_req *r, unsigned http,
+                               const char *ctype, const void *body,
+                               size_t len, const char *etag)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        body ? len : 0, (void *)body, MHD_RESPMEM_MUST_COPY);
+
+    if (resp)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+    return reply_send(r, http, resp, ctype);
+}
+
 enum MHD_Result api_reply_json(struct api_req *r, unsigned http,
                                json_object *o)
 {

@@ -39,6 +39,12 @@ enum MHD_Result api_reply_body(struct api_req *r, unsigned http,
                                const char *ctype, const void *body,
                                size_t len);
 
+/* A file of the web folder: 200 with body[0..len) (copied) and its ETag,
+ * or 304 and no body (body NULL) when the client holds that version. */
+enum MHD_Result api_reply_file(struct api_req *r, unsigned http,
+                               const char *ctype, const void *body,
+                               size_t len, const char *etag);
+
 /* 429 with Retry-After: secs and the JSON error body ("rate_limited"). */
 enum MHD_Result api_reply_rate_limited(struct api_req *r, unsigned secs);
 

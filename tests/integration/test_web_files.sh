@@ -72,6 +72,43 @@ check_file /style.css style.css "text/css; charset=utf-8"
 check_file /sub/real.html sub/real.html "text/html; charset=utf-8"
 check_file /x.html/index.html x.html/index.html "text/html; charset=utf-8"
 
+# Revalidation: each file has an ETag; asking with it (as is, weak, in a
+# list) costs a 304 and no bytes, asking with another gets the file; a file
+# that changes gets a new tag. A refused path stays refused whatever the
+# client claims to hold.
+# cond PATH HEADER...: status, body size and ETag of GET PATH.
+cond() {
+    local p=$1
+    shift
+    GOT=$(curl -s --max-time 3 -D "$WORK/head" -o "$WORK/body" "$@" \
+               -w '%{http_code} %{size_download}' "$URL$p")
+    TAG=$(sed -n 's/^[Ee][Tt][Aa][Gg]: *//p' "$WORK/head" | tr -d '\r')
+}
+cond /app.js
+T1=$TAG
+expect_eq "app.js: 200 and all its bytes" "$GOT" "200 $(stat -c %s "$WEB/app.js")"
+case "$T1" in \"?*\") pass "app.js: an ETag ($T1)" ;; *) fail "app.js: ETag '$T1'" ;; esac
+cond /app.js -H "If-None-Match: $T1"
+expect_eq "app.js held: 304, no body" "$GOT" "304 0"
+expect_eq "app.js held: the same ETag" "$TAG" "$T1"
+cond /app.js -H "If-None-Match: W/$T1"
+expect_eq "app.js held (weak tag): 304" "$GOT" "304 0"
+cond /app.js -H "If-None-Match: \"other\", $T1"
+expect_eq "app.js held (in a list): 304" "$GOT" "304 0"
+cond /app.js -H 'If-None-Match: *'
+expect_eq "app.js, any version held: 304" "$GOT" "304 0"
+cond /app.js -H "If-None-Match: \"other\""
+expect_eq "app.js, another version held: 200" "${GOT%% *}" 200
+cond /app.js -H "If-None-Match: ${T1%?}x\""
+expect_eq "app.js, a tag differing in its last character: 200" "${GOT%% *}" 200
+echo "// changed" >> "$WEB/app.js"
+cond /app.js -H "If-None-Match: $T1"
+expect_eq "app.js changed: 200 and its new bytes" "$GOT" "200 $(stat -c %s "$WEB/app.js")"
+if [ -n "$TAG" ] && [ "$TAG" != "$T1" ]; then pass "app.js changed: a new ETag"
+else fail "app.js changed: ETag '$TAG' (was $T1)"; fi
+cond /leak.txt -H 'If-None-Match: *'
+expect_eq "a symlink stays refused for a client holding anything" "${GOT%% *}" 404
+
 # The FIFO held no worker: the server still answers, and a writer that
 # opens the FIFO now finds no reader left behind.
 get /healthz
