@@ -22,13 +22,17 @@
    * the township it was posted for. A stored code that neither select
    * offers (another city, a city-level code) is added as an option of its
    * own: saving never writes back less than the form read. */
+  const regions = new Map(); /* parent code -> its children, asked once per page */
   async function regionOptions(sel, parent, unset) {
     clear(sel).append(el('option', {value: '', 'data-i18n': unset}, t(unset)));
     if (!parent) return;
+    if (!regions.has(parent))
+      regions.set(parent, api('GET', `/v1/taxonomy/region?limit=1000&parent=${parent}`));
     try {
-      const r = await api('GET', `/v1/taxonomy/region?limit=1000&parent=${parent}`);
+      const r = await regions.get(parent);
       for (const it of r.items) sel.append(el('option', {value: it.code}, it.name));
     } catch (e) {
+      regions.delete(parent); /* asked again next time */
       /* the select keeps "not given" and whatever setRegion adds */
     }
   }
@@ -45,9 +49,8 @@
     const own = KX.who.enterprise_region || '';
     const city = own.length >= 4 ? own.slice(0, 4) + '00' : '';
     const county = code.slice(0, 6);
-    await regionOptions(fld('region'), city, 'region_unset');
+    await Promise.all([regionOptions(fld('region'), city, 'region_unset'), townships(county)]);
     choose(fld('region'), county, code.length === 6 ? name : '');
-    await townships(county);
     choose(fld('township'), code.length > 6 ? code : '', name);
   }
 
@@ -184,12 +187,15 @@
   async function open(id) {
     clearErrors();
     marked = null;
+    /* the partners are asked for at once, not after the form is filled */
+    const partners = api('GET', `/v1/needs/${encodeURIComponent(id)}/matches?top=10`)
+      .then((m) => ({m}), (e) => ({e}));
     let r;
     try {
       r = await api('GET', `/v1/needs/${encodeURIComponent(id)}`);
     } catch (e) {
       KX.toast(KX.errorText(e), true);
-      return;
+      return false;
     }
     const rec = r.record;
     editing = rec.id;
@@ -206,13 +212,11 @@
     pickers.disciplines.set(r.labels.disciplines, r.labels.disciplines_en);
     setMode();
     current = {name: rec.name, matches: [], note: ''};
-    try {
-      const m = await api('GET', `/v1/needs/${encodeURIComponent(id)}/matches?top=10`);
-      current.matches = m.matches;
-    } catch (e) {
-      current.note = e.code === 'conflict' ? t('need_closed_note') : KX.errorText(e);
-    }
+    const {m, e} = await partners;
+    if (m) current.matches = m.matches;
+    else current.note = e.code === 'conflict' ? t('need_closed_note') : KX.errorText(e);
     showMatches();
+    return true;
   }
 
   async function remove() {
@@ -255,15 +259,17 @@
   });
   fld('region').addEventListener('change', () => townships(fld('region').value));
   KX.init(['enterprise'], async (who) => {
-    await setRegion(who.enterprise_region || '', '');
     loadList();
     /* Digests link here with ?need=ID: open that need and its partners,
-     * and with &partner=KEY mark that partner. */
+     * and with &partner=KEY mark that partner. Otherwise (or when that
+     * need cannot be opened) the form is a new need in the enterprise's
+     * own region. */
     const p = new URLSearchParams(location.search);
     const need = p.get('need'), partner = p.get('partner');
-    if (need) {
-      await open(need);
+    if (need && await open(need)) {
       if (partner) highlight(need, partner);
+    } else {
+      await setRegion(who.enterprise_region || '', '');
     }
   });
 })();
