@@ -29,6 +29,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { chromiumArgs, loopbackOnly, watch } from './guard.mjs';
 
 const [base, out] = process.argv.slice(2);
 if (!base || !out) {
@@ -61,9 +62,8 @@ function assert(cond, msg) {
   if (!cond) throw new Error('assertion failed: ' + msg);
 }
 
-/* A fresh browser profile per test, loopback only: any request elsewhere
- * is refused and fails the test, as does any console error (a CSP
- * violation among them). */
+/* A fresh browser profile per test, held to guard.mjs: any problem it
+ * reports fails the test. */
 async function withPage(name, viewport, fn) {
   if (process.env.KX_E2E_ONLY && !new RegExp(process.env.KX_E2E_ONLY).test(name)) return;
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'kx-e2e-'));
@@ -71,9 +71,7 @@ async function withPage(name, viewport, fn) {
   const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-           '--disable-background-networking', '--disable-quic',
-           '--disable-component-update', '--disable-sync'],
+    args: chromiumArgs,
     viewport,
     acceptDownloads: true,
     locale: 'zh-CN',
@@ -81,27 +79,10 @@ async function withPage(name, viewport, fn) {
   });
   const start = Date.now();
   try {
-    await ctx.route('**/*', (route) => {
-      const u = new URL(route.request().url());
-      if (u.hostname === '127.0.0.1' || u.protocol === 'blob:' || u.protocol === 'data:')
-        return route.continue();
-      problems.push('external request: ' + u.href);
-      return route.abort();
-    });
+    await loopbackOnly(ctx, problems);
     const page = ctx.pages()[0] || await ctx.newPage();
     page.setDefaultTimeout(15000);
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/status of 4\d\d/.test(m.text()))
-        problems.push('console: ' + m.text());
-    });
-    page.on('pageerror', (e) => problems.push('page error: ' + e.message));
-    // Every file a page loads exists (a page that fetches favicon.ico,
-    // say, and gets 404): API answers are the tests' own business.
-    page.on('response', (r) => {
-      const u = new URL(r.url());
-      if (r.status() === 404 && !u.pathname.startsWith('/v1/'))
-        problems.push('404: ' + u.pathname);
-    });
+    watch(page, problems);
     await fn(page);
     assert(problems.length === 0, problems.join('; '));
     passed++;
